@@ -1,0 +1,139 @@
+//! Domains and vCPUs: what the hypervisor remembers about each guest.
+
+#[cfg(target_os = "none")]
+pub mod dom0;
+
+use crate::event::EventChannels;
+use crate::mm::{DomId, Mfn};
+use crate::regs::TrapFrame;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use xen_abi::x86::TrapInfo;
+
+/// Why a vCPU is not running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Runnable,
+    /// `SCHEDOP_block`: waits for any event upcall.
+    Blocked,
+    /// `SCHEDOP_poll`: waits for one of the listed ports (or the deadline).
+    Polling,
+}
+
+/// Guest callbacks registered with `set_callbacks`/`callback_op`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Callbacks {
+    pub event: u64,
+    pub failsafe: u64,
+    pub syscall: u64,
+    /// `CALLBACKF_mask_events` on the syscall callback.
+    pub syscall_masks_events: bool,
+}
+
+/// Ports a `SCHEDOP_poll` waits on (at most 128, as Xen allows).
+#[derive(Clone, Debug, Default)]
+pub struct PollSet {
+    pub ports: Vec<u32>,
+    pub deadline: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Vcpu {
+    pub id: u32,
+    /// Saved guest registers while the vCPU is not on the CPU.
+    pub regs: TrapFrame,
+    pub state: RunState,
+    pub trap_table: Box<[TrapInfo; 256]>,
+    pub kernel_ss: u64,
+    pub kernel_sp: u64,
+    pub callbacks: Callbacks,
+    /// Kernel-mode page-table root (holds an L4 type reference).
+    pub guest_table: Option<Mfn>,
+    /// User-mode root (`MMUEXT_NEW_USER_BASEPTR`), if any.
+    pub guest_table_user: Option<Mfn>,
+    pub in_kernel: bool,
+    pub fs_base: u64,
+    pub gs_base_kernel: u64,
+    pub gs_base_user: u64,
+    /// One-shot timer (`set_timer_op`/`VCPUOP_set_singleshot_timer`), absolute system ns.
+    pub timer_deadline: Option<u64>,
+    /// Periodic timer period and next expiry (`VCPUOP_set_periodic_timer`).
+    pub periodic_ns: u64,
+    pub periodic_next: u64,
+    pub poll: PollSet,
+    /// Nanoseconds spent running, for `getdomaininfo`/`xl list`.
+    pub cpu_time_ns: u64,
+}
+
+impl Vcpu {
+    pub fn new(id: u32) -> Self {
+        Vcpu {
+            id,
+            regs: TrapFrame::default(),
+            state: RunState::Runnable,
+            trap_table: Box::new([TrapInfo { vector: 0, flags: 0, cs: 0, _pad: 0, address: 0 }; 256]),
+            kernel_ss: 0,
+            kernel_sp: 0,
+            callbacks: Callbacks::default(),
+            guest_table: None,
+            guest_table_user: None,
+            in_kernel: true,
+            fs_base: 0,
+            gs_base_kernel: 0,
+            gs_base_user: 0,
+            timer_deadline: None,
+            periodic_ns: 0,
+            periodic_next: 0,
+            poll: PollSet::default(),
+            cpu_time_ns: 0,
+        }
+    }
+
+    /// The page-table root in force for the vCPU's current mode.
+    pub fn active_table(&self) -> Option<Mfn> {
+        if self.in_kernel {
+            self.guest_table
+        } else {
+            self.guest_table_user
+        }
+    }
+}
+
+/// How a domain stopped, when it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `SHUTDOWN_*` code from the guest (or `SHUTDOWN_crash` when we crashed it).
+    Reason(u32),
+}
+
+#[derive(Debug)]
+pub struct Domain {
+    pub id: DomId,
+    pub name: String,
+    pub privileged: bool,
+    pub vcpus: Vec<Vcpu>,
+    pub shared_info: Mfn,
+    pub tot_pages: u64,
+    pub max_pages: u64,
+    pub events: EventChannels,
+    pub vm_assist: u64,
+    pub shutdown: Option<Shutdown>,
+}
+
+impl Domain {
+    pub fn new(id: DomId, name: &str, privileged: bool, shared_info: Mfn, nr_vcpus: u32) -> Self {
+        Domain {
+            id,
+            name: name.into(),
+            privileged,
+            vcpus: (0..nr_vcpus).map(Vcpu::new).collect(),
+            shared_info,
+            tot_pages: 0,
+            max_pages: 0,
+            events: EventChannels::new(nr_vcpus),
+            vm_assist: 0,
+            shutdown: None,
+        }
+    }
+}
