@@ -4,14 +4,15 @@
 //! ```text
 //! slot 256  0xFFFF_8000_0000_0000  read-only M2P, readable by guests (MACH2PHYS_VIRT_START)
 //! slot 257  0xFFFF_8080_0000_0000  hypervisor MMIO mappings (local APIC)
-//! slot 261  0xFFFF_8280_0000_0000  hypervisor image, boot stack, boot info (bootloader's dynamic range)
-//! slot 262  0xFFFF_8300_0000_0000  direct map of all machine memory (as Xen's slots 262–271)
+//! slot 262  0xFFFF_8300_0000_0000  direct map of all machine memory (Xen's direct map starts here too)
+//! 263–271   0xFFFF_8380_0000_0000  hypervisor image, stacks, boot info, ramdisk (the bootloader's
+//!                                  dynamic range: it gives each of those a whole slot)
 //! ```
 
 pub const M2P_BASE: u64 = 0xFFFF_8000_0000_0000;
 pub const MMIO_BASE: u64 = 0xFFFF_8080_0000_0000;
-pub const DYNAMIC_START: u64 = 0xFFFF_8280_0000_0000;
-pub const DYNAMIC_END: u64 = 0xFFFF_8300_0000_0000;
+pub const DYNAMIC_START: u64 = 0xFFFF_8380_0000_0000;
+pub const DYNAMIC_END: u64 = 0xFFFF_8800_0000_0000;
 pub const DIRECT_MAP_BASE: u64 = 0xFFFF_8300_0000_0000;
 
 /// First and last PML4 slots of the hole.

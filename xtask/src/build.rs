@@ -99,6 +99,32 @@ pub fn clippy_kernels() -> Result<()> {
     Ok(())
 }
 
+/// The toolchain's `llvm-objcopy` (component `llvm-tools-preview`, pinned in rust-toolchain.toml).
+fn objcopy() -> Result<PathBuf> {
+    let out = Command::new("rustc").current_dir(workspace_root()).args(["--print", "sysroot"]).output().context("running rustc")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let host = Command::new("rustc").current_dir(workspace_root()).args(["-vV"]).output().context("running rustc")?;
+    let host = String::from_utf8_lossy(&host.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .context("rustc -vV printed no host")?;
+    let tool = sysroot.join("lib/rustlib").join(host).join("bin/llvm-objcopy");
+    if !tool.exists() {
+        bail!("{} not found: run `rustup component add llvm-tools-preview`", tool.display());
+    }
+    Ok(tool)
+}
+
+/// A copy without debug information: the BIOS loads the image through real-mode disk reads,
+/// so every megabyte costs seconds. The unstripped ELF stays beside it for gdb.
+fn strip(elf: &Path, out: &Path) -> Result<()> {
+    let status = Command::new(objcopy()?).arg("--strip-debug").arg(elf).arg(out).status().context("running llvm-objcopy")?;
+    if !status.success() {
+        bail!("stripping {} failed", elf.display());
+    }
+    Ok(())
+}
+
 /// The boot bundle: Dom0's kernel, any extra images and the hypervisor command line.
 fn write_bundle(dom0: &Path, args: &BuildArgs, out: &Path) -> Result<()> {
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
@@ -129,19 +155,23 @@ pub fn build(args: &BuildArgs) -> Result<Artifacts> {
 
     let out_dir = target_root().join("images");
     std::fs::create_dir_all(&out_dir)?;
+    let hypervisor_stripped = out_dir.join("hypervisor.elf");
+    let dom0_stripped = out_dir.join("dom0.elf");
+    strip(&hypervisor, &hypervisor_stripped)?;
+    strip(&dom0, &dom0_stripped)?;
     let bundle = out_dir.join("bundle.tar");
-    write_bundle(&dom0, args, &bundle)?;
+    write_bundle(&dom0_stripped, args, &bundle)?;
 
     eprintln!("xtask: writing the BIOS disk image");
     let bios_image = out_dir.join("bios.img");
-    bootloader::BiosBoot::new(&hypervisor)
+    bootloader::BiosBoot::new(&hypervisor_stripped)
         .set_ramdisk(&bundle)
         .create_disk_image(&bios_image)
         .map_err(|e| anyhow::anyhow!("creating the BIOS image: {e:#}"))?;
     let uefi_image = if args.uefi {
         eprintln!("xtask: writing the UEFI disk image");
         let path = out_dir.join("uefi.img");
-        bootloader::UefiBoot::new(&hypervisor)
+        bootloader::UefiBoot::new(&hypervisor_stripped)
             .set_ramdisk(&bundle)
             .create_disk_image(&path)
             .map_err(|e| anyhow::anyhow!("creating the UEFI image: {e:#}"))?;

@@ -1,1 +1,17 @@
+//! The runtime every PV guest kernel of this project shares: entry from `start_info`, the
+//! hypercall page, trap and event handling, time from `vcpu_time_info`, the console and a heap.
+//!
+//! A kernel provides `fn guest_main(&'static StartInfo) -> !` with `#[no_mangle]` and
+//! declares its Xen notes with [`xen_notes!`]. Everything else is here.
 #![no_std]
+
+extern crate alloc;
+
+pub mod console;
+pub mod events;
+pub mod hypercall;
+pub mod start;
+pub mod time;
+pub mod traps;
+
+pub use start::start_info;

@@ -24,8 +24,7 @@ pub const XENCONSOLE_DISCONNECTED: u8 = 1;
 /// Indices are free-running `u32` counters; a byte's slot is
 /// `idx & (ring_size - 1)`.  The guest produces into `out` and consumes
 /// from `in_`, signalling the console event channel after each update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct XenconsInterface {
     /// Input ring (backend → guest); C field `in`.

@@ -42,8 +42,9 @@ pub const EVTCHNOP_SET_PRIORITY: u32 = 13;
 pub const EVTCHNOP_RESET_CONT: u32 = 14;
 
 /// Argument of `EVTCHNOP_alloc_unbound` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnAllocUnbound {
     /// Domain that gets the port (`DOMID_SELF` if unprivileged).
@@ -55,8 +56,9 @@ pub struct EvtchnAllocUnbound {
 }
 
 /// Argument of `EVTCHNOP_bind_interdomain` (12 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnBindInterdomain {
     /// Remote domain.
@@ -70,8 +72,9 @@ pub struct EvtchnBindInterdomain {
 }
 
 /// Argument of `EVTCHNOP_bind_virq` (12 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnBindVirq {
     /// `VIRQ_*`.
@@ -86,8 +89,9 @@ pub struct EvtchnBindVirq {
 pub const BIND_PIRQ__WILL_SHARE: u32 = 1;
 
 /// Argument of `EVTCHNOP_bind_pirq` (12 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnBindPirq {
     /// Physical IRQ.
@@ -99,8 +103,9 @@ pub struct EvtchnBindPirq {
 }
 
 /// Argument of `EVTCHNOP_bind_ipi` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnBindIpi {
     /// vCPU to notify.
@@ -110,8 +115,9 @@ pub struct EvtchnBindIpi {
 }
 
 /// Argument of `EVTCHNOP_close` (4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnClose {
     /// Port to close.
@@ -119,8 +125,9 @@ pub struct EvtchnClose {
 }
 
 /// Argument of `EVTCHNOP_send` (4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnSend {
     /// Local port whose remote end is notified.
@@ -144,8 +151,9 @@ pub const EVTCHNSTAT_IPI: u32 = 5;
 ///
 /// The trailing C union (`unbound.dom`, `interdomain.{dom,port}`, `pirq`,
 /// `virq`) is kept as two raw words in `u`; use the accessors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnStatus {
     /// Domain owning the port.
@@ -200,8 +208,9 @@ impl EvtchnStatus {
 }
 
 /// Argument of `EVTCHNOP_bind_vcpu` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnBindVcpu {
     /// Port to re-target.
@@ -211,8 +220,9 @@ pub struct EvtchnBindVcpu {
 }
 
 /// Argument of `EVTCHNOP_unmask` (4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnUnmask {
     /// Port to unmask.
@@ -220,8 +230,9 @@ pub struct EvtchnUnmask {
 }
 
 /// Argument of `EVTCHNOP_reset` (2 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EvtchnReset {
     /// Domain whose ports are closed (`DOMID_SELF` allowed).

@@ -29,8 +29,9 @@ pub const MMU_PT_UPDATE_NO_TRANSLATE: u64 = 3;
 pub const MMU_UPDATE_CMD_MASK: u64 = 3;
 
 /// One `mmu_update` request (C `struct mmu_update`, 16 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MmuUpdate {
     /// Machine address (bits 2..) plus the `MMU_*` command (bits 0..=1).
@@ -100,8 +101,9 @@ pub const MMUEXT_UNMARK_SUPER: u32 = 20;
 ///
 /// `arg1` is an MFN or a linear address, `arg2` an entry count, a guest
 /// handle to a vCPU bitmap, or a source MFN, depending on `cmd`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MmuextOp {
     /// `MMUEXT_*` command.
@@ -289,8 +291,9 @@ pub const XENMAPSPACE_DEV_MMIO: u32 = 5;
 
 /// Argument of `XENMEM_{increase,decrease}_reservation` and
 /// `XENMEM_populate_physmap` (C `struct xen_memory_reservation`, 32 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenMemoryReservation {
     /// Guest handle to the array of extent bases (MFNs/GMFNs/GPFNs).
@@ -309,8 +312,9 @@ pub struct XenMemoryReservation {
 
 /// Argument of `XENMEM_machphys_mfn_list`
 /// (C `struct xen_machphys_mfn_list`, 24 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenMachphysMfnList {
     /// Capacity of the `extent_start` array.
@@ -327,8 +331,9 @@ pub struct XenMachphysMfnList {
 
 /// Result of `XENMEM_machphys_mapping`
 /// (C `struct xen_machphys_mapping`, 24 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenMachphysMapping {
     /// Start virtual address of the M2P table.
@@ -341,8 +346,9 @@ pub struct XenMachphysMapping {
 
 /// Argument of `XENMEM_add_to_physmap` (C `struct xen_add_to_physmap`,
 /// 24 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenAddToPhysmap {
     /// Domain whose physmap changes.
@@ -359,8 +365,9 @@ pub struct XenAddToPhysmap {
 
 /// Argument of `XENMEM_memory_map` and `XENMEM_machine_memory_map`
 /// (C `struct xen_memory_map`, 16 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenMemoryMap {
     /// IN: capacity of `buffer` in entries; OUT: entries written.
@@ -373,8 +380,9 @@ pub struct XenMemoryMap {
 
 /// Argument of `XENMEM_set_memory_map`
 /// (C `struct xen_foreign_memory_map`, 24 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenForeignMemoryMap {
     /// Target domain.
@@ -398,8 +406,9 @@ pub const E820_UNUSABLE: u32 = 5;
 
 /// One BIOS-style memory-map entry as returned by `XENMEM_memory_map`
 /// (20 B, packed: Xen declares `struct e820entry` `__packed`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C, packed)]
 pub struct E820Entry {
     /// Start address.
@@ -427,7 +436,10 @@ mod tests {
     #[test]
     fn mmu_update_layout() {
         check_layout!(MmuUpdate, 16, { ptr @ 0, val @ 8 });
-        let u = MmuUpdate { ptr: 0x1234_5000 | MMU_MACHPHYS_UPDATE, val: 7 };
+        let u = MmuUpdate {
+            ptr: 0x1234_5000 | MMU_MACHPHYS_UPDATE,
+            val: 7,
+        };
         assert_eq!(u.cmd(), MMU_MACHPHYS_UPDATE);
         assert_eq!(u.addr(), 0x1234_5000);
     }
@@ -473,7 +485,10 @@ mod tests {
     #[test]
     fn mem_flags() {
         assert_eq!(xenmemf_node(0), 0x100);
-        assert_eq!(xenmemf_get_address_bits(xenmemf_address_bits(32) | xenmemf_node(1)), 32);
+        assert_eq!(
+            xenmemf_get_address_bits(xenmemf_address_bits(32) | xenmemf_node(1)),
+            32
+        );
         assert_eq!(MEMOP_CMD_MASK, (1 << MEMOP_EXTENT_SHIFT) - 1);
     }
 }

@@ -41,8 +41,9 @@ pub const SHUTDOWN_MAX: u32 = 5;
 
 /// Argument of `SCHEDOP_shutdown` and `SCHEDOP_shutdown_code`
 /// (C `struct sched_shutdown`, 4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SchedShutdown {
     /// `SHUTDOWN_*`.
@@ -51,8 +52,9 @@ pub struct SchedShutdown {
 
 /// Argument of `SCHEDOP_poll` (C `struct sched_poll`, 24 B).  Xen accepts
 /// at most 128 ports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SchedPoll {
     /// Guest handle to an array of event-channel ports.
@@ -67,8 +69,9 @@ pub struct SchedPoll {
 
 /// Argument of `SCHEDOP_remote_shutdown`
 /// (C `struct sched_remote_shutdown`, 8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SchedRemoteShutdown {
     /// Domain to shut down.
@@ -80,8 +83,9 @@ pub struct SchedRemoteShutdown {
 }
 
 /// Argument of `SCHEDOP_watchdog` (C `struct sched_watchdog`, 8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SchedWatchdog {
     /// Watchdog id (0 = create a new one).
@@ -92,8 +96,9 @@ pub struct SchedWatchdog {
 
 /// Argument of `SCHEDOP_pin_override` (C `struct sched_pin_override`,
 /// 4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SchedPinOverride {
     /// Physical CPU to pin to, or negative to end the override.

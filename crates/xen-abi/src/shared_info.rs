@@ -21,8 +21,9 @@ pub const XEN_PVCLOCK_GUEST_STOPPED: u8 = 1 << 1;
 /// Xen bumps `version` before and after updating the other fields, so an
 /// odd `version` means an update is in progress and readers must retry
 /// (a seqlock).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuTimeInfo {
     /// Update counter (odd while an update is in progress).
@@ -93,8 +94,9 @@ pub fn time_scale_for_frequency(ticks_per_sec: u64) -> Option<(u32, i8)> {
 }
 
 /// x86 part of [`VcpuInfo`] (C `struct arch_vcpu_info`, 16 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ArchVcpuInfo {
     /// Faulting address of the last page fault delivered to the guest.
@@ -104,8 +106,9 @@ pub struct ArchVcpuInfo {
 }
 
 /// Per-vCPU event and time state (C `struct vcpu_info`, 64 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuInfo {
     /// Set by Xen when an event is pending for this vCPU; cleared by the
@@ -125,8 +128,9 @@ pub struct VcpuInfo {
 }
 
 /// x86 part of [`SharedInfo`] (C `struct arch_shared_info`, 48 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ArchSharedInfo {
     /// Highest PFN in the P2M table.
@@ -149,8 +153,7 @@ pub const EVTCHN_WORDS: usize = 64;
 
 /// The shared-info page (C `struct shared_info`, 3136 B; it occupies the
 /// start of a 4 KiB page).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct SharedInfo {
     /// Per-vCPU info for vCPUs `0..XEN_LEGACY_MAX_VCPUS`.
@@ -194,6 +197,7 @@ const _: () = assert!(core::mem::size_of::<VcpuTimeInfo>() == 32);
 const _: () = assert!(core::mem::size_of::<VcpuInfo>() == 64);
 const _: () = assert!(core::mem::size_of::<ArchSharedInfo>() == 48);
 const _: () = assert!(core::mem::size_of::<SharedInfo>() == offsets::SIZE);
+const _: () = assert!(offsets::SIZE <= crate::PAGE_SIZE);
 const _: () = assert!(core::mem::offset_of!(SharedInfo, evtchn_pending) == offsets::EVTCHN_PENDING);
 const _: () = assert!(core::mem::offset_of!(SharedInfo, evtchn_mask) == offsets::EVTCHN_MASK);
 const _: () = assert!(core::mem::offset_of!(SharedInfo, wc_version) == offsets::WC_VERSION);
@@ -279,9 +283,18 @@ mod tests {
             core::mem::offset_of!(VcpuInfo, evtchn_upcall_pending),
             offsets::VCPU_UPCALL_PENDING
         );
-        assert_eq!(core::mem::offset_of!(VcpuInfo, evtchn_upcall_mask), offsets::VCPU_UPCALL_MASK);
-        assert_eq!(core::mem::offset_of!(VcpuInfo, evtchn_pending_sel), offsets::VCPU_PENDING_SEL);
-        assert_eq!(core::mem::offset_of!(VcpuInfo, arch), offsets::VCPU_ARCH_CR2);
+        assert_eq!(
+            core::mem::offset_of!(VcpuInfo, evtchn_upcall_mask),
+            offsets::VCPU_UPCALL_MASK
+        );
+        assert_eq!(
+            core::mem::offset_of!(VcpuInfo, evtchn_pending_sel),
+            offsets::VCPU_PENDING_SEL
+        );
+        assert_eq!(
+            core::mem::offset_of!(VcpuInfo, arch),
+            offsets::VCPU_ARCH_CR2
+        );
         assert_eq!(core::mem::offset_of!(VcpuInfo, time), offsets::VCPU_TIME);
     }
 
@@ -298,8 +311,10 @@ mod tests {
         });
         assert_eq!(core::mem::offset_of!(SharedInfo, wc_sec), offsets::WC_SEC);
         assert_eq!(core::mem::offset_of!(SharedInfo, wc_nsec), offsets::WC_NSEC);
-        assert_eq!(core::mem::offset_of!(SharedInfo, wc_sec_hi), offsets::WC_SEC_HI);
-        assert!(offsets::SIZE <= crate::PAGE_SIZE);
+        assert_eq!(
+            core::mem::offset_of!(SharedInfo, wc_sec_hi),
+            offsets::WC_SEC_HI
+        );
         assert_eq!(offsets::vcpu_info(31), 1984);
         assert_eq!(offsets::evtchn_pending_word(4095), 2048 + 63 * 8);
         assert_eq!(offsets::evtchn_mask_word(64), 2568);
@@ -334,7 +349,10 @@ mod tests {
         // A negative shift halves first.
         assert_eq!(pvclock_scale(1000, 1 << 31, -1), 250);
         // The product uses 96 bits without overflowing.
-        assert_eq!(pvclock_scale(u64::MAX, u32::MAX, 0), ((u64::MAX as u128 * u32::MAX as u128) >> 32) as u64);
+        assert_eq!(
+            pvclock_scale(u64::MAX, u32::MAX, 0),
+            ((u64::MAX as u128 * u32::MAX as u128) >> 32) as u64
+        );
         // Out-of-range shifts do not panic.
         assert_eq!(pvclock_scale(1, 1 << 31, 64), 0);
         assert_eq!(pvclock_scale(u64::MAX, 1, -128), 0);
@@ -346,7 +364,13 @@ mod tests {
         assert_eq!(time_scale_for_frequency(0), None);
         // 1 GHz normalises to 2e9 with shift +1 and mul = 2^31.
         assert_eq!(time_scale_for_frequency(1_000_000_000), Some((1 << 31, 1)));
-        for &hz in &[3_000_000_000u64, 2_400_000_000, 1_193_182, 25_000_000, 5_000_000_000] {
+        for &hz in &[
+            3_000_000_000u64,
+            2_400_000_000,
+            1_193_182,
+            25_000_000,
+            5_000_000_000,
+        ] {
             let (mul, shift) = time_scale_for_frequency(hz).unwrap();
             let ns = pvclock_scale(hz, mul, shift);
             assert!(ns.abs_diff(1_000_000_000) <= 2, "{hz} Hz gives {ns} ns");

@@ -28,8 +28,7 @@ pub const SIF_PM_MASK: u32 = 0xff << 8;
 ///
 /// Everything up to and including `console_*` is refilled on resume; the
 /// rest only on the initial boot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct StartInfo {
     /// `"xen-<version>-<platform>"`, NUL padded; see [`START_INFO_MAGIC`].
@@ -139,8 +138,9 @@ pub const XEN_VGATYPE_VESA_LFB: u8 = 0x23;
 pub const XEN_VGATYPE_EFI_LFB: u8 = 0x70;
 
 /// Text-mode arm of the [`Dom0VgaConsoleInfo`] union (10 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VgaTextMode3 {
     /// Font height in pixels.
@@ -157,8 +157,9 @@ pub struct VgaTextMode3 {
 
 /// Frame-buffer arm of the [`Dom0VgaConsoleInfo`] union (36 B; the
 /// layout of Xen 4.13 and later, with `ext_lfb_base`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VgaVesaLfb {
     /// Width in pixels.
@@ -205,8 +206,9 @@ pub struct VgaVesaLfb {
 /// The C union of a text-mode and a frame-buffer description is stored as
 /// its larger arm, [`VgaVesaLfb`]; use [`Dom0VgaConsoleInfo::text_mode_3`]
 /// for the other view.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct Dom0VgaConsoleInfo {
     /// `XEN_VGATYPE_*`.
@@ -293,8 +295,17 @@ mod tests {
         });
         check_layout!(Dom0VgaConsoleInfo, 40, { video_type @ 0, vesa_lfb @ 4 });
 
-        let mut v = Dom0VgaConsoleInfo { video_type: XEN_VGATYPE_TEXT_MODE_3, ..Default::default() };
-        let t = VgaTextMode3 { font_height: 16, cursor_x: 1, cursor_y: 2, rows: 25, columns: 80 };
+        let mut v = Dom0VgaConsoleInfo {
+            video_type: XEN_VGATYPE_TEXT_MODE_3,
+            ..Default::default()
+        };
+        let t = VgaTextMode3 {
+            font_height: 16,
+            cursor_x: 1,
+            cursor_y: 2,
+            rows: 25,
+            columns: 80,
+        };
         v.set_text_mode_3(&t);
         assert_eq!(v.text_mode_3(), t);
         assert_eq!(v.vesa_lfb.width, 16);

@@ -77,8 +77,7 @@ pub const XEN_SYSCTL_PAYLOAD_SIZE: usize = 128;
 /// raw bytes in `u`; read and write it with [`XenSysctl::payload`] and
 /// [`XenSysctl::set_payload`].  The structure is 8-byte aligned like the C
 /// one (the union holds 64-bit fields).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C, align(8))]
 pub struct XenSysctl {
     /// `XEN_SYSCTL_*` command.
@@ -93,7 +92,11 @@ impl XenSysctl {
     /// A request for `cmd` with the current interface version and a zero
     /// payload.
     pub fn new(cmd: u32) -> Self {
-        Self { cmd, interface_version: XEN_SYSCTL_INTERFACE_VERSION, u: [0; XEN_SYSCTL_PAYLOAD_SIZE] }
+        Self {
+            cmd,
+            interface_version: XEN_SYSCTL_INTERFACE_VERSION,
+            u: [0; XEN_SYSCTL_PAYLOAD_SIZE],
+        }
     }
 
     /// Reads the payload as `T` (`None` if `T` is larger than the union).
@@ -115,8 +118,9 @@ impl Default for XenSysctl {
 }
 
 /// Argument of `XEN_SYSCTL_readconsole` (24 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SysctlReadconsole {
     /// IN: non-zero clears the ring after reading.
@@ -168,8 +172,9 @@ pub const XEN_SYSCTL_PHYSCAP_X86_ASSISTED_X2APIC: u32 = 1 << 1;
 pub const XEN_SYSCTL_PHYSCAP_X86_MAX: u32 = XEN_SYSCTL_PHYSCAP_X86_ASSISTED_X2APIC;
 
 /// Result of `XEN_SYSCTL_physinfo` (112 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SysctlPhysinfo {
     /// Hardware threads per core.
@@ -207,8 +212,9 @@ pub struct SysctlPhysinfo {
 }
 
 /// Result of `XEN_SYSCTL_sched_id` (4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SysctlSchedId {
     /// `XEN_SCHEDULER_*` (see [`crate::sched`]).
@@ -217,8 +223,9 @@ pub struct SysctlSchedId {
 
 /// Argument of `XEN_SYSCTL_getdomaininfolist` (24 B).  The buffer receives
 /// `xen_domctl_getdomaininfo` records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SysctlGetdomaininfolist {
     /// IN: first domain id to report.
@@ -271,7 +278,11 @@ mod tests {
     fn payload_round_trip() {
         let mut s = XenSysctl::new(XEN_SYSCTL_PHYSINFO);
         assert_eq!(s.interface_version, XEN_SYSCTL_INTERFACE_VERSION);
-        let p = SysctlPhysinfo { nr_cpus: 4, total_pages: 0x1_0000, ..Default::default() };
+        let p = SysctlPhysinfo {
+            nr_cpus: 4,
+            total_pages: 0x1_0000,
+            ..Default::default()
+        };
         assert!(s.set_payload(&p));
         assert_eq!(s.payload::<SysctlPhysinfo>(), Some(p));
         // nr_cpus sits at byte 8 of the union, i.e. byte 16 of the struct.

@@ -52,8 +52,9 @@ pub const RUNSTATE_OFFLINE: i32 = 3;
 pub const XEN_RUNSTATE_UPDATE: u64 = 1 << 63;
 
 /// Run-state accounting of a vCPU (C `struct vcpu_runstate_info`, 48 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuRunstateInfo {
     /// Current `RUNSTATE_*`.
@@ -68,8 +69,9 @@ pub struct VcpuRunstateInfo {
 
 /// Argument of `VCPUOP_register_runstate_memory_area` and
 /// `VCPUOP_register_vcpu_time_memory_area` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuRegisterMemoryArea {
     /// Guest virtual address (or handle) of the area.
@@ -77,8 +79,9 @@ pub struct VcpuRegisterMemoryArea {
 }
 
 /// Argument of `VCPUOP_set_periodic_timer` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuSetPeriodicTimer {
     /// Period in ns.
@@ -90,8 +93,9 @@ pub struct VcpuSetPeriodicTimer {
 pub const VCPU_SSHOTTMR_FUTURE: u32 = 1 << 0;
 
 /// Argument of `VCPUOP_set_singleshot_timer` (16 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuSetSingleshotTimer {
     /// Absolute system time of expiry, in ns.
@@ -103,8 +107,9 @@ pub struct VcpuSetSingleshotTimer {
 }
 
 /// Argument of `VCPUOP_register_vcpu_info` (16 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuRegisterVcpuInfo {
     /// Frame holding the new `vcpu_info`.
@@ -116,8 +121,9 @@ pub struct VcpuRegisterVcpuInfo {
 }
 
 /// Result of `VCPUOP_get_physid` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VcpuGetPhysid {
     /// APIC id (bits 0..=31) and ACPI id (bits 32..=63).

@@ -49,8 +49,7 @@ pub const XEN_DOMAIN_HANDLE_LEN: usize = 16;
 
 /// Result of `XENVER_compile_info` (C `struct xen_compile_info`, 144 B).
 /// All fields are NUL-terminated strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct XenCompileInfo {
     /// Compiler used.
@@ -77,8 +76,9 @@ impl Default for XenCompileInfo {
 }
 
 /// Result of `XENVER_platform_parameters` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenPlatformParameters {
     /// Start of the hypervisor's virtual-address hole.
@@ -86,8 +86,9 @@ pub struct XenPlatformParameters {
 }
 
 /// Argument of `XENVER_get_features` (8 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct XenFeatureInfo {
     /// IN: which 32-bit feature word.

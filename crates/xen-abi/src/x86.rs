@@ -133,8 +133,9 @@ pub const TI_SET_IF: u8 = 1 << 2;
 
 /// One virtual-IDT entry for `set_trap_table` (C `struct trap_info`, 16 B).
 /// A table passed to Xen ends with an entry whose `address` is 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct TrapInfo {
     /// Exception vector.
@@ -190,8 +191,9 @@ pub const CALLBACKOP_UNREGISTER: u32 = 1;
 pub const CALLBACKF_MASK_EVENTS: u16 = 1 << 0;
 
 /// Argument of `CALLBACKOP_register` (C `struct callback_register`, 16 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CallbackRegister {
     /// Which callback (`CALLBACKTYPE_*`); C field `type`.
@@ -206,8 +208,9 @@ pub struct CallbackRegister {
 
 /// Argument of `CALLBACKOP_unregister` (C `struct callback_unregister`,
 /// 4 B).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CallbackUnregister {
     /// Which callback (`CALLBACKTYPE_*`); C field `type`.
@@ -263,8 +266,9 @@ pub const VGCF_IN_SYSCALL: u64 = 1 << _VGCF_IN_SYSCALL;
 /// The frame the guest kernel leaves on its stack for the `iret` hypercall
 /// (C `struct iret_context`, 72 B).  `rax` is at the lowest address (the
 /// stack pointer at the time of the hypercall).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct IretContext {
     /// Saved RAX (the stub clobbers it with the hypercall number).
@@ -289,8 +293,9 @@ pub struct IretContext {
 
 /// Guest register file (C `struct cpu_user_regs`, 200 B), as used in
 /// [`VcpuGuestContext`] and on Xen's own stacks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CpuUserRegs {
     /// R15.
@@ -366,8 +371,7 @@ pub struct CpuUserRegs {
 /// Full vCPU state for `VCPUOP_initialise` and
 /// `XEN_DOMCTL_{set,get}vcpucontext` (C `struct vcpu_guest_context`,
 /// 5168 B).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct VcpuGuestContext {
     /// FXSAVE image of the FPU/SSE state.
@@ -456,9 +460,18 @@ mod tests {
 
     #[test]
     fn selectors() {
-        assert_eq!(selector_index(FLAT_RING3_CS32), FIRST_RESERVED_GDT_ENTRY + 4);
-        assert_eq!(selector_index(FLAT_RING3_SS64), FIRST_RESERVED_GDT_ENTRY + 5);
-        assert_eq!(selector_index(FLAT_RING3_CS64), FIRST_RESERVED_GDT_ENTRY + 6);
+        assert_eq!(
+            selector_index(FLAT_RING3_CS32),
+            FIRST_RESERVED_GDT_ENTRY + 4
+        );
+        assert_eq!(
+            selector_index(FLAT_RING3_SS64),
+            FIRST_RESERVED_GDT_ENTRY + 5
+        );
+        assert_eq!(
+            selector_index(FLAT_RING3_CS64),
+            FIRST_RESERVED_GDT_ENTRY + 6
+        );
         assert_eq!(FLAT_RING3_CS64 & 3, 3);
         assert_eq!(FLAT_KERNEL_CS, 0xe033);
         assert_eq!(FLAT_KERNEL_SS, 0xe02b);
@@ -467,7 +480,10 @@ mod tests {
         assert_eq!(FIRST_RESERVED_GDT_BYTE, 57344);
         assert_eq!(FIRST_RESERVED_GDT_ENTRY, 7168);
         assert_eq!(selector_index(HYPERVISOR_CS), FIRST_RESERVED_GDT_ENTRY + 1);
-        assert_eq!(selector_index(HYPERVISOR_DS32), FIRST_RESERVED_GDT_ENTRY + 2);
+        assert_eq!(
+            selector_index(HYPERVISOR_DS32),
+            FIRST_RESERVED_GDT_ENTRY + 2
+        );
         assert_eq!(HYPERVISOR_CS & 3, 0);
     }
 
@@ -483,7 +499,10 @@ mod tests {
     #[test]
     fn trap_info_layout() {
         check_layout!(TrapInfo, 16, { vector @ 0, flags @ 1, cs @ 2, address @ 8 });
-        let t = TrapInfo { flags: 3 | TI_SET_IF, ..Default::default() };
+        let t = TrapInfo {
+            flags: 3 | TI_SET_IF,
+            ..Default::default()
+        };
         assert_eq!(t.dpl(), 3);
         assert!(t.masks_events());
     }

@@ -114,7 +114,11 @@ pub struct NoteOverrun {
 
 impl fmt::Display for NoteOverrun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ELF note at offset {:#x} runs past the end of its notes area", self.offset)
+        write!(
+            f,
+            "ELF note at offset {:#x} runs past the end of its notes area",
+            self.offset
+        )
     }
 }
 
@@ -237,6 +241,9 @@ mod tests {
         }
         let mut huge = area.clone();
         huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(notes(&huge).collect::<Vec<_>>(), [Err(NoteOverrun { offset: 0 })]);
+        assert_eq!(
+            notes(&huge).collect::<Vec<_>>(),
+            [Err(NoteOverrun { offset: 0 })]
+        );
     }
 }

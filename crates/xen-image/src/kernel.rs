@@ -33,7 +33,7 @@ const UPPER_HALF_START: u64 = 0xFFFF_8000_0000_0000;
 /// One past the highest address of the lower canonical half.
 const LOWER_HALF_END: u64 = 0x0000_8000_0000_0000;
 /// End of the range reserved for the hypervisor in every PV address space
-/// (`HYPERVISOR_VIRT_END`); it starts at [`UPPER_HALF_START`].
+/// (`HYPERVISOR_VIRT_END`); it starts at [`HYPERVISOR_HOLE_START`].
 pub const HYPERVISOR_HOLE_END: u64 = 0xFFFF_8800_0000_0000;
 /// Start of the hypervisor's reserved range (`HYPERVISOR_VIRT_START`).
 pub const HYPERVISOR_HOLE_START: u64 = UPPER_HALF_START;
@@ -363,9 +363,7 @@ impl<'a> KernelImage<'a> {
 
         let entry = notes.entry.unwrap_or(elf.ehdr.e_entry);
         let in_segment = phdrs.iter().any(|ph| {
-            ph.p_type == abi::PT_LOAD
-                && entry >= ph.p_vaddr
-                && entry - ph.p_vaddr < ph.p_memsz
+            ph.p_type == abi::PT_LOAD && entry >= ph.p_vaddr && entry - ph.p_vaddr < ph.p_memsz
         });
         if !in_segment {
             return Err(ImageError::EntryOutsideImage { entry });
@@ -419,11 +417,13 @@ impl<'a> KernelImage<'a> {
     /// Whether the `FEATURES` note lists `name`, optionally `!`-prefixed
     /// (required). Returns `Some(required)` if listed.
     pub fn feature(&self, name: &str) -> Option<bool> {
-        self.features?.split('|').find_map(|f| match f.strip_prefix('!') {
-            Some(f) if f == name => Some(true),
-            None if f == name => Some(false),
-            _ => None,
-        })
+        self.features?
+            .split('|')
+            .find_map(|f| match f.strip_prefix('!') {
+                Some(f) if f == name => Some(true),
+                None if f == name => Some(false),
+                _ => None,
+            })
     }
 }
 
@@ -481,7 +481,11 @@ fn round_up_page(x: u64) -> Option<u64> {
 /// Validates one `PT_LOAD` on its own. Returns its `[start, end)` virtual
 /// range, or `None` for an empty segment (which loads nothing and is
 /// ignored, apart from the file-range checks).
-fn check_load(bytes: &[u8], index: usize, ph: &ProgramHeader) -> Result<Option<(u64, u64)>, ImageError> {
+fn check_load(
+    bytes: &[u8],
+    index: usize,
+    ph: &ProgramHeader,
+) -> Result<Option<(u64, u64)>, ImageError> {
     if ph.p_filesz > ph.p_memsz {
         return Err(ImageError::FileSizeExceedsMemSize { index });
     }
@@ -513,7 +517,12 @@ fn check_load(bytes: &[u8], index: usize, ph: &ProgramHeader) -> Result<Option<(
 fn check_overlaps(phdrs: &SegmentTable<'_, AnyEndian>) -> Result<(), ImageError> {
     let is_load = |ph: &ProgramHeader| ph.p_type == abi::PT_LOAD && ph.p_memsz != 0;
     for (second, b) in phdrs.iter().enumerate().filter(|(_, ph)| is_load(ph)) {
-        for (first, a) in phdrs.iter().enumerate().take(second).filter(|(_, ph)| is_load(ph)) {
+        for (first, a) in phdrs
+            .iter()
+            .enumerate()
+            .take(second)
+            .filter(|(_, ph)| is_load(ph))
+        {
             // Both ends fit in u64: checked in `check_load`.
             if a.p_vaddr < b.p_vaddr + b.p_memsz && b.p_vaddr < a.p_vaddr + a.p_memsz {
                 return Err(ImageError::SegmentsOverlap { first, second });
@@ -597,7 +606,10 @@ mod tests {
         assert_eq!(k.loader, Some("generic"));
         assert_eq!(k.xen_version, Some("xen-3.0"));
         assert_eq!(k.pae_mode, Some("yes"));
-        assert_eq!(k.features, Some("!writable_page_tables|pae_pgdir_above_4gb"));
+        assert_eq!(
+            k.features,
+            Some("!writable_page_tables|pae_pgdir_above_4gb")
+        );
         assert_eq!(k.feature("writable_page_tables"), Some(true));
         assert_eq!(k.feature("pae_pgdir_above_4gb"), Some(false));
         assert_eq!(k.feature("auto_translated_physmap"), None);
@@ -624,7 +636,11 @@ mod tests {
         n.extend(str_note(XEN_ELFNOTE_XEN_VERSION, "xen-3.0"));
         n.extend(num_note(XEN_ELFNOTE_VIRT_BASE, base));
         n.extend(note(b"Xen", XEN_ELFNOTE_PADDR_OFFSET, &0u32.to_le_bytes()));
-        n.extend(note(b"Xen", XEN_ELFNOTE_ENTRY, &(base + 0x100_0020).to_le_bytes()));
+        n.extend(note(
+            b"Xen",
+            XEN_ELFNOTE_ENTRY,
+            &(base + 0x100_0020).to_le_bytes(),
+        ));
         n.extend(note(b"GNU", 3, &[0; 20]));
         t.notes = n;
         let bytes = t.build();
@@ -644,7 +660,10 @@ mod tests {
         let bytes = t.build();
         assert_eq!(KernelImage::parse(&bytes).unwrap().guest_os, Some("XTF"));
         t.note_section = false;
-        assert_eq!(KernelImage::parse(&t.build()).unwrap_err(), ImageError::NotXenImage);
+        assert_eq!(
+            KernelImage::parse(&t.build()).unwrap_err(),
+            ImageError::NotXenImage
+        );
     }
 
     fn err(t: &TestElf) -> ImageError {
@@ -654,7 +673,10 @@ mod tests {
     #[test]
     fn header_checks() {
         assert_eq!(KernelImage::parse(b"").unwrap_err(), ImageError::NotElf);
-        assert_eq!(KernelImage::parse(b"MZ\x90\0").unwrap_err(), ImageError::NotElf);
+        assert_eq!(
+            KernelImage::parse(b"MZ\x90\0").unwrap_err(),
+            ImageError::NotElf
+        );
         let mut t = TestElf::simple(BASE);
         t.class = 1;
         assert_eq!(err(&t), ImageError::Not64Bit);
@@ -706,11 +728,22 @@ mod tests {
         let mut bad = t.notes.clone();
         bad.extend(note(b"Xen", XEN_ELFNOTE_ENTRY, &[1, 2, 3]));
         t.notes = bad;
-        assert_eq!(err(&t), ImageError::BadXenNote { n_type: XEN_ELFNOTE_ENTRY });
+        assert_eq!(
+            err(&t),
+            ImageError::BadXenNote {
+                n_type: XEN_ELFNOTE_ENTRY
+            }
+        );
 
         t.notes = xtf_notes(0, BASE + 0x1000);
-        t.notes.extend(note(b"Xen", XEN_ELFNOTE_GUEST_OS, b"no-nul"));
-        assert_eq!(err(&t), ImageError::BadXenNote { n_type: XEN_ELFNOTE_GUEST_OS });
+        t.notes
+            .extend(note(b"Xen", XEN_ELFNOTE_GUEST_OS, b"no-nul"));
+        assert_eq!(
+            err(&t),
+            ImageError::BadXenNote {
+                n_type: XEN_ELFNOTE_GUEST_OS
+            }
+        );
 
         t.notes = xtf_notes(0, BASE + 0x1000);
         let cut = t.notes.len() - 2;
@@ -728,11 +761,21 @@ mod tests {
     fn address_rules() {
         let mut t = TestElf::simple(BASE);
         t.notes = xtf_notes(BASE + 0x1000, BASE + 0x1000);
-        assert_eq!(err(&t), ImageError::VirtBaseAboveImage { virt_base: BASE + 0x1000 });
+        assert_eq!(
+            err(&t),
+            ImageError::VirtBaseAboveImage {
+                virt_base: BASE + 0x1000
+            }
+        );
 
         let mut t = TestElf::simple(BASE);
         t.entry = BASE + 0x2000 + 0x1800; // just past the bss
-        assert_eq!(err(&t), ImageError::EntryOutsideImage { entry: BASE + 0x3800 });
+        assert_eq!(
+            err(&t),
+            ImageError::EntryOutsideImage {
+                entry: BASE + 0x3800
+            }
+        );
         t.entry = BASE - 1;
         assert_eq!(err(&t), ImageError::EntryOutsideImage { entry: BASE - 1 });
         t.entry = BASE + 0x37ff;
@@ -740,9 +783,19 @@ mod tests {
 
         let mut t = TestElf::simple(BASE);
         t.notes = xtf_notes(0, BASE + 0x1008);
-        assert_eq!(err(&t), ImageError::HypercallPageUnaligned { addr: BASE + 0x1008 });
+        assert_eq!(
+            err(&t),
+            ImageError::HypercallPageUnaligned {
+                addr: BASE + 0x1008
+            }
+        );
         t.notes = xtf_notes(0, BASE + 0x4000);
-        assert_eq!(err(&t), ImageError::HypercallPageOutsideImage { addr: BASE + 0x4000 });
+        assert_eq!(
+            err(&t),
+            ImageError::HypercallPageOutsideImage {
+                addr: BASE + 0x4000
+            }
+        );
         t.notes = xtf_notes(0, BASE + 0x3000); // in the bss page: fine
         assert!(KernelImage::parse(&t.build()).is_ok());
     }
@@ -751,7 +804,13 @@ mod tests {
     fn segment_rules() {
         let mut t = TestElf::simple(BASE);
         t.loads[1].vaddr = BASE + 0x1fff;
-        assert_eq!(err(&t), ImageError::SegmentsOverlap { first: 1, second: 2 });
+        assert_eq!(
+            err(&t),
+            ImageError::SegmentsOverlap {
+                first: 1,
+                second: 2
+            }
+        );
         t.loads[1].vaddr = BASE + 0x2000;
 
         t.loads[1].memsz = 0x10;
@@ -826,8 +885,10 @@ mod tests {
         let mut t = TestElf::simple(BASE);
         t.note_section = true;
         let bytes = t.build();
+        let accepted = core::cell::Cell::new(0usize);
         let check = |data: &[u8]| {
             if let Ok(k) = KernelImage::parse(data) {
+                accepted.set(accepted.get() + 1);
                 assert!(k.load_start < k.load_end);
                 assert!(k.virt_base <= k.load_start);
                 for s in k.segments() {
@@ -863,6 +924,8 @@ mod tests {
             }
             check(&m);
         }
+        // Flips in segment contents keep the image valid: both outcomes occur.
+        assert!(accepted.get() > 1000, "{}", accepted.get());
     }
 
     #[test]
@@ -871,7 +934,10 @@ mod tests {
             ImageError::NotXenImage,
             ImageError::InHypervisorHole { index: 3 },
             ImageError::Malformed("x"),
-            ImageError::SegmentsOverlap { first: 1, second: 2 },
+            ImageError::SegmentsOverlap {
+                first: 1,
+                second: 2,
+            },
         ];
         for e in errors {
             let s = std::format!("{e}");

@@ -33,7 +33,7 @@
 
 use core::fmt;
 
-use crate::kernel::{HYPERVISOR_HOLE_END, HYPERVISOR_HOLE_START, KernelImage};
+use crate::kernel::{KernelImage, HYPERVISOR_HOLE_END, HYPERVISOR_HOLE_START};
 use crate::PAGE_SIZE;
 
 const LOWER_HALF_END: u64 = 0x0000_8000_0000_0000;
@@ -178,9 +178,15 @@ pub enum LayoutError {
 impl fmt::Display for LayoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::VirtBaseUnaligned => f.write_str("start-of-day layout: VIRT_BASE is not page-aligned"),
-            Self::KernelStartUnaligned => f.write_str("start-of-day layout: kernel start is not page-aligned"),
-            Self::KernelBelowVirtBase => f.write_str("start-of-day layout: kernel starts below VIRT_BASE"),
+            Self::VirtBaseUnaligned => {
+                f.write_str("start-of-day layout: VIRT_BASE is not page-aligned")
+            }
+            Self::KernelStartUnaligned => {
+                f.write_str("start-of-day layout: kernel start is not page-aligned")
+            }
+            Self::KernelBelowVirtBase => {
+                f.write_str("start-of-day layout: kernel starts below VIRT_BASE")
+            }
             Self::EmptyKernel => f.write_str("start-of-day layout: kernel range is empty"),
             Self::Overflow => f.write_str("start-of-day layout: address computation overflows"),
             Self::NonCanonical => {
@@ -303,8 +309,16 @@ impl Layout {
             .ok_or(LayoutError::Overflow)?;
         let p2m = cur.take(pages_for(p2m_bytes))?;
         let start_info = cur.take(1)?;
-        let xenstore = if req.has_xenstore_page { Some(cur.take(1)?) } else { None };
-        let console = if req.has_console_page { Some(cur.take(1)?) } else { None };
+        let xenstore = if req.has_xenstore_page {
+            Some(cur.take(1)?)
+        } else {
+            None
+        };
+        let console = if req.has_console_page {
+            Some(cur.take(1)?)
+        } else {
+            None
+        };
         let pt_start = cur.va;
 
         // Find the least n with tables(end(n)) <= n. `tables` is monotone
@@ -393,7 +407,14 @@ mod tests {
     const MIB: u64 = 1 << 20;
     const GIB: u64 = 1 << 30;
 
-    fn req(virt_base: u64, kstart: u64, klen: u64, module_len: u64, nr_pages: u64, domu: bool) -> LayoutRequest {
+    fn req(
+        virt_base: u64,
+        kstart: u64,
+        klen: u64,
+        module_len: u64,
+        nr_pages: u64,
+        domu: bool,
+    ) -> LayoutRequest {
         LayoutRequest {
             virt_base,
             kernel_start: kstart,
@@ -408,19 +429,76 @@ mod tests {
     #[test]
     fn small_domu() {
         let l = Layout::compute(&req(0, 0x40_0000, 0x3800, 0, 32768, true)).unwrap();
-        assert_eq!(l.kernel, Region { va: 0x40_0000, pfn: 0x400, pages: 4 });
+        assert_eq!(
+            l.kernel,
+            Region {
+                va: 0x40_0000,
+                pfn: 0x400,
+                pages: 4
+            }
+        );
         assert_eq!(l.module, None);
         // 32768 pages * 8 bytes = 256 KiB = 64 pages.
-        assert_eq!(l.p2m, Region { va: 0x40_4000, pfn: 0x404, pages: 64 });
-        assert_eq!(l.start_info, Region { va: 0x44_4000, pfn: 0x444, pages: 1 });
-        assert_eq!(l.xenstore, Some(Region { va: 0x44_5000, pfn: 0x445, pages: 1 }));
-        assert_eq!(l.console, Some(Region { va: 0x44_6000, pfn: 0x446, pages: 1 }));
+        assert_eq!(
+            l.p2m,
+            Region {
+                va: 0x40_4000,
+                pfn: 0x404,
+                pages: 64
+            }
+        );
+        assert_eq!(
+            l.start_info,
+            Region {
+                va: 0x44_4000,
+                pfn: 0x444,
+                pages: 1
+            }
+        );
+        assert_eq!(
+            l.xenstore,
+            Some(Region {
+                va: 0x44_5000,
+                pfn: 0x445,
+                pages: 1
+            })
+        );
+        assert_eq!(
+            l.console,
+            Some(Region {
+                va: 0x44_6000,
+                pfn: 0x446,
+                pages: 1
+            })
+        );
         // [0, 8 MiB): one L4, one L3, one L2, four L1s.
-        assert_eq!(l.page_table_counts, PageTableCounts { l4: 1, l3: 1, l2: 1, l1: 4 });
+        assert_eq!(
+            l.page_table_counts,
+            PageTableCounts {
+                l4: 1,
+                l3: 1,
+                l2: 1,
+                l1: 4
+            }
+        );
         assert_eq!(l.nr_pt_frames, 7);
-        assert_eq!(l.page_tables, Region { va: 0x44_7000, pfn: 0x447, pages: 7 });
+        assert_eq!(
+            l.page_tables,
+            Region {
+                va: 0x44_7000,
+                pfn: 0x447,
+                pages: 7
+            }
+        );
         assert_eq!(l.pt_base(), 0x44_7000);
-        assert_eq!(l.stack, Region { va: 0x44_e000, pfn: 0x44e, pages: 1 });
+        assert_eq!(
+            l.stack,
+            Region {
+                va: 0x44_e000,
+                pfn: 0x44e,
+                pages: 1
+            }
+        );
         assert_eq!(l.stack_top(), 0x44_f000);
         assert_eq!(l.end, 0x80_0000);
         assert_eq!(l.total_pages_mapped, 0x800);
@@ -433,8 +511,22 @@ mod tests {
     #[test]
     fn dom0_has_no_ring_pages_and_module_follows_kernel() {
         let l = Layout::compute(&req(0, 0x1000, 0x2345, 5000, 1 << 16, false)).unwrap();
-        assert_eq!(l.kernel, Region { va: 0x1000, pfn: 1, pages: 3 });
-        assert_eq!(l.module, Some(Region { va: 0x4000, pfn: 4, pages: 2 }));
+        assert_eq!(
+            l.kernel,
+            Region {
+                va: 0x1000,
+                pfn: 1,
+                pages: 3
+            }
+        );
+        assert_eq!(
+            l.module,
+            Some(Region {
+                va: 0x4000,
+                pfn: 4,
+                pages: 2
+            })
+        );
         assert_eq!(l.p2m.va, 0x6000);
         assert_eq!(l.p2m.pages, 128);
         assert_eq!(l.start_info.va, 0x86000);
@@ -468,7 +560,8 @@ mod tests {
         let vb = 0xFFFF_FFFF_8000_0000;
         // 40 MiB kernel at +16 MiB, 100 MiB initrd, 4 GiB domain.
         let nr_pages = 4 * GIB / PAGE_SIZE;
-        let l = Layout::compute(&req(vb, vb + 16 * MIB, 40 * MIB, 100 * MIB, nr_pages, true)).unwrap();
+        let l =
+            Layout::compute(&req(vb, vb + 16 * MIB, 40 * MIB, 100 * MIB, nr_pages, true)).unwrap();
         assert_eq!(l.kernel.pfn, 4096);
         assert_eq!(l.module.unwrap().va, vb + 56 * MIB);
         assert_eq!(l.p2m.va, vb + 156 * MIB);
@@ -503,13 +596,19 @@ mod tests {
         // 1023 pages: the region needs 1024 (4 MiB).
         assert_eq!(
             Layout::compute(&req(0, 0, 0x1000, 0, 1023, false)),
-            Err(LayoutError::DoesNotFit { needed: 1024, available: 1023 })
+            Err(LayoutError::DoesNotFit {
+                needed: 1024,
+                available: 1023
+            })
         );
         assert!(Layout::compute(&req(0, 0, 0x1000, 0, 1024, false)).is_ok());
         // A module too big for the domain.
         assert!(matches!(
             Layout::compute(&req(0, 0, 0x1000, 64 * MIB, 8192, false)),
-            Err(LayoutError::DoesNotFit { available: 8192, .. })
+            Err(LayoutError::DoesNotFit {
+                available: 8192,
+                ..
+            })
         ));
         assert_eq!(
             Layout::compute(&req(0, 0, 0x1000, 0, u64::MAX, false)),
@@ -532,15 +631,43 @@ mod tests {
             Err(LayoutError::NonCanonical)
         );
         assert_eq!(
-            Layout::compute(&req(HYPERVISOR_HOLE_START, HYPERVISOR_HOLE_START, 0x1000, 0, 1 << 20, false)),
+            Layout::compute(&req(
+                HYPERVISOR_HOLE_START,
+                HYPERVISOR_HOLE_START,
+                0x1000,
+                0,
+                1 << 20,
+                false
+            )),
             Err(LayoutError::InHypervisorHole)
         );
         assert_eq!(
-            Layout::compute(&req(LOWER_HALF_END, LOWER_HALF_END, 0x1000, 0, 1 << 20, false)),
+            Layout::compute(&req(
+                LOWER_HALF_END,
+                LOWER_HALF_END,
+                0x1000,
+                0,
+                1 << 20,
+                false
+            )),
             Err(LayoutError::NonCanonical)
         );
-        assert!(Layout::compute(&req(HYPERVISOR_HOLE_END, HYPERVISOR_HOLE_END, 0x1000, 0, 1 << 20, false)).is_ok());
-        let s = std::format!("{}", LayoutError::DoesNotFit { needed: 2, available: 1 });
+        assert!(Layout::compute(&req(
+            HYPERVISOR_HOLE_END,
+            HYPERVISOR_HOLE_END,
+            0x1000,
+            0,
+            1 << 20,
+            false
+        ))
+        .is_ok());
+        let s = std::format!(
+            "{}",
+            LayoutError::DoesNotFit {
+                needed: 2,
+                available: 1
+            }
+        );
         assert!(!s.contains('\n'));
     }
 
@@ -559,7 +686,10 @@ mod tests {
     /// allocates: step one L1's worth (2 MiB slot) at a time and count slot
     /// changes at each level, as libxenguest's `setup_pgtables_x86_64` does.
     fn walk_tables(start: u64, end: u64) -> PageTableCounts {
-        let mut c = PageTableCounts { l4: 1, ..Default::default() };
+        let mut c = PageTableCounts {
+            l4: 1,
+            ..Default::default()
+        };
         let (mut last3, mut last2) = (None, None);
         let mut va = start;
         while va < end {
@@ -585,7 +715,13 @@ mod tests {
     /// whole region (themselves included); and one frame fewer would not.
     #[test]
     fn page_tables_always_suffice() {
-        let bases = [0u64, 0x20_0000, 0xFFFF_FFFF_8000_0000, HYPERVISOR_HOLE_END, 0x7F_FFC0_0000];
+        let bases = [
+            0u64,
+            0x20_0000,
+            0xFFFF_FFFF_8000_0000,
+            HYPERVISOR_HOLE_END,
+            0x7F_FFC0_0000,
+        ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut cases = 0;
         for &vb in &bases {
@@ -605,6 +741,8 @@ mod tests {
                         assert!(needed > available);
                         continue;
                     }
+                    // Only the base 2 GiB below the top can run off the end.
+                    Err(LayoutError::Overflow) if vb == 0xFFFF_FFFF_8000_0000 => continue,
                     Err(LayoutError::NonCanonical) => {
                         assert!(vb == 0x7F_FFC0_0000 || vb < LOWER_HALF_END);
                         continue;

@@ -143,7 +143,15 @@ impl TestElf {
         put16(&mut f, 60, nshdr as u16);
 
         let mut ph = phoff;
-        let mut phdr = |f: &mut [u8], ty: u32, flags: u32, o: u64, va: u64, pa: u64, fsz: u64, msz: u64, al: u64| {
+        let mut phdr = |f: &mut [u8],
+                        ty: u32,
+                        flags: u32,
+                        o: u64,
+                        va: u64,
+                        pa: u64,
+                        fsz: u64,
+                        msz: u64,
+                        al: u64| {
             put32(f, ph, ty);
             put32(f, ph + 4, flags);
             put64(f, ph + 8, o);
@@ -163,7 +171,9 @@ impl TestElf {
         }
         for (l, &o) in self.loads.iter().zip(&load_offs) {
             let fsz = l.data.len() as u64;
-            phdr(&mut f, 1, l.flags, o as u64, l.vaddr, l.paddr, fsz, l.memsz, 0x1000);
+            phdr(
+                &mut f, 1, l.flags, o as u64, l.vaddr, l.paddr, fsz, l.memsz, 0x1000,
+            );
             f[o..o + l.data.len()].copy_from_slice(&l.data);
         }
         f[notes_off..notes_off + self.notes.len()].copy_from_slice(&self.notes);

@@ -189,7 +189,9 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
     /// Takes a type reference of type `ty` on a frame owned by `dom` (Xen's
     /// `_get_page_type`). If the frame has no typed use yet it takes the type, and a
     /// page-table type is validated first: every entry is checked at that level and
-    /// references are taken for it, recursively; on any failure everything is undone.
+    /// references are taken for it, recursively. On any failure every count is back
+    /// where it was; only sub-tables validated on the way keep the user bit their
+    /// present entries received (Xen's `promote_l1_table` leaves it as well).
     /// Refused with `EINVAL` if the frame has another type in use, if `ty` is `None`, or
     /// with the error of the entry that failed validation.
     ///
@@ -270,8 +272,8 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
 
     /// Validates every guest entry of `table` at `level` and takes their references
     /// (Xen's `promote_lN_table`). On failure the references already taken are released
-    /// and the frame's contents are untouched. On success the entries are adjusted for a
-    /// ring-3 kernel and an L4 receives the hypervisor's slots.
+    /// and this frame's contents are untouched. On success the entries are adjusted for
+    /// a ring-3 kernel and an L4 receives the hypervisor's slots.
     fn promote_table(&mut self, dom: DomId, table: Mfn, level: u8) -> Result<(), Errno> {
         for index in 0..L1_PAGETABLE_ENTRIES {
             if !is_guest_slot(level, index) {

@@ -206,7 +206,8 @@ unsafe fn init_syscall() {
 /// # Safety
 /// Boot path; the hypervisor's own mappings are all supervisor pages.
 unsafe fn enable_protections() {
-    let leaf7 = core::arch::x86_64::__cpuid_count(7, 0);
+    // SAFETY: CPUID has no side effects.
+    let leaf7 = unsafe { core::arch::x86_64::__cpuid_count(7, 0) };
     // SAFETY: (caller) setting WP/SMEP/SMAP does not affect the hypervisor's own mappings.
     unsafe {
         Cr0::update(|f| f.insert(Cr0Flags::WRITE_PROTECT));

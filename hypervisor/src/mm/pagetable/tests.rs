@@ -229,11 +229,8 @@ fn pinning_l4_validates_tree_with_xen_counts() {
     assert_eq!(env.entry(L1, 3), pte(L1, P | U));
     assert_eq!(env.entry(L4, 0), pte(L3, P | RW | U | A));
     // The hypervisor's slots were filled.
-    for i in 0..ROOT_PAGETABLE_PV_XEN_SLOTS {
-        assert_eq!(
-            env.entry(L4, ROOT_PAGETABLE_FIRST_XEN_SLOT + i),
-            XEN_SLOTS[i]
-        );
+    for (i, slot) in XEN_SLOTS.iter().enumerate() {
+        assert_eq!(env.entry(L4, ROOT_PAGETABLE_FIRST_XEN_SLOT + i), *slot);
     }
 }
 

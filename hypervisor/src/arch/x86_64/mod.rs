@@ -1,0 +1,8 @@
+//! x86_64: descriptor tables and entry paths, paging, timers, the serial console, power.
+pub mod cpu;
+pub mod entry;
+pub mod paging;
+pub mod port;
+pub mod power;
+pub mod serial;
+pub mod timer;

@@ -1,0 +1,203 @@
+//! Guest page-table management: `mmu_update`, `mmuext_op`, `update_va_mapping`. The rules
+//! (types, counts, what may be mapped) live in `mm::pagetable`; this is argument decoding,
+//! batching and TLB maintenance.
+
+use super::Args;
+use crate::arch::x86_64::paging;
+use crate::hv::Hypervisor;
+use crate::mm::{DomId, Errno, FrameMemory, Mfn, PageType};
+use crate::regs::TrapFrame;
+use xen_abi::domid::DOMID_SELF;
+use xen_abi::mm::*;
+
+/// Largest batch handled in one call (Xen preempts long batches with a continuation; we
+/// bound them instead, and guests loop on the `done` count).
+const MAX_BATCH: u64 = 4096;
+
+/// The domain whose pages the batch maps (`foreigndom`). Foreign mappings are for the
+/// privileged domain builder and arrive with DomU support; until then only DOMID_SELF.
+fn check_foreigndom(hv: &Hypervisor, foreigndom: u64) -> Result<DomId, Errno> {
+    let fd = (foreigndom & 0xffff) as u16;
+    let pfd = foreigndom >> 16;
+    let me = hv.current_domid();
+    if pfd != 0 || (fd != DOMID_SELF && fd != me) {
+        return Err(Errno::ESRCH);
+    }
+    Ok(me)
+}
+
+fn write_done(hv: &mut Hypervisor, done_va: u64, done: u64) -> Result<(), Errno> {
+    if done_va != 0 {
+        hv.write_guest(done_va, &(done as u32))?;
+    }
+    Ok(())
+}
+
+/// `mmu_update(reqs, count, done, foreigndom)`.
+pub fn mmu_update(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
+    let [reqs, count, done_va, foreigndom, _] = a.0;
+    let dom = check_foreigndom(hv, foreigndom)?;
+    if count > MAX_BATCH {
+        return Err(Errno::EINVAL);
+    }
+    let mut done = 0;
+    let mut result = Ok(0);
+    for i in 0..count {
+        let req: MmuUpdate = match hv.read_guest(reqs + i * 16) {
+            Ok(r) => r,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        if let Err(e) = one_mmu_update(hv, dom, req) {
+            result = Err(e);
+            break;
+        }
+        done += 1;
+    }
+    if done > 0 {
+        // Removed or downgraded mappings must not survive in the TLB (single pCPU: local).
+        paging::flush_tlb();
+    }
+    write_done(hv, done_va, done)?;
+    result
+}
+
+fn one_mmu_update(hv: &mut Hypervisor, dom: DomId, req: MmuUpdate) -> Result<(), Errno> {
+    let addr = req.ptr & !MMU_UPDATE_CMD_MASK;
+    match req.ptr & MMU_UPDATE_CMD_MASK {
+        // We keep no A/D state of our own, so PRESERVE_AD is a normal update; PV guests are not
+        // translated, so NO_TRANSLATE is too.
+        MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD | MMU_PT_UPDATE_NO_TRANSLATE => {
+            if addr % 8 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let table = Mfn(addr >> 12);
+            let index = ((addr & 0xfff) / 8) as usize;
+            hv.with_paging(|p| p.update_entry(dom, table, index, req.val))
+        }
+        MMU_MACHPHYS_UPDATE => {
+            let mfn = Mfn(addr >> 12);
+            if !hv.frames.owned_by(mfn, dom) {
+                return Err(Errno::EPERM);
+            }
+            hv.set_m2p(mfn, req.val);
+            Ok(())
+        }
+        _ => unreachable!("two-bit command field"),
+    }
+}
+
+/// `mmuext_op(ops, count, done, foreigndom)`.
+pub fn mmuext_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
+    let [ops, count, done_va, foreigndom, _] = a.0;
+    let dom = check_foreigndom(hv, foreigndom)?;
+    if count > MAX_BATCH {
+        return Err(Errno::EINVAL);
+    }
+    let mut done = 0;
+    let mut result = Ok(0);
+    for i in 0..count {
+        let op: MmuextOp = match hv.read_guest(ops + i * 24) {
+            Ok(op) => op,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        if let Err(e) = one_mmuext_op(hv, dom, op) {
+            result = Err(e);
+            break;
+        }
+        done += 1;
+    }
+    write_done(hv, done_va, done)?;
+    result
+}
+
+fn one_mmuext_op(hv: &mut Hypervisor, dom: DomId, op: MmuextOp) -> Result<(), Errno> {
+    let mfn = Mfn(op.arg1);
+    match op.cmd {
+        MMUEXT_PIN_L1_TABLE | MMUEXT_PIN_L2_TABLE | MMUEXT_PIN_L3_TABLE | MMUEXT_PIN_L4_TABLE => {
+            let level = (op.cmd - MMUEXT_PIN_L1_TABLE + 1) as u8;
+            hv.with_paging(|p| p.pin(dom, mfn, level))
+        }
+        MMUEXT_UNPIN_TABLE => {
+            hv.with_paging(|p| p.unpin(dom, mfn))?;
+            paging::flush_tlb();
+            Ok(())
+        }
+        MMUEXT_NEW_BASEPTR => new_baseptr(hv, dom, mfn, false),
+        MMUEXT_NEW_USER_BASEPTR => new_baseptr(hv, dom, mfn, true),
+        // One pCPU: local, multi and all flushes are the same operation.
+        MMUEXT_TLB_FLUSH_LOCAL | MMUEXT_TLB_FLUSH_MULTI | MMUEXT_TLB_FLUSH_ALL => {
+            paging::flush_tlb();
+            Ok(())
+        }
+        MMUEXT_INVLPG_LOCAL | MMUEXT_INVLPG_MULTI | MMUEXT_INVLPG_ALL => {
+            paging::invlpg(op.arg1);
+            Ok(())
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// Switch the vCPU's kernel (or user) root table; the new root takes an L4 type reference and
+/// the old one drops its.
+fn new_baseptr(hv: &mut Hypervisor, dom: DomId, mfn: Mfn, user: bool) -> Result<(), Errno> {
+    if user && mfn.0 == 0 {
+        let old = hv.current_vcpu().guest_table_user.take();
+        if let Some(old) = old {
+            hv.with_paging(|p| p.put_page_and_type(old));
+        }
+        return Ok(());
+    }
+    hv.with_paging(|p| p.get_page_and_type(dom, mfn, PageType::L4))?;
+    let vcpu = hv.current_vcpu();
+    let slot = if user { &mut vcpu.guest_table_user } else { &mut vcpu.guest_table };
+    let old = slot.replace(mfn);
+    let reload = !user && vcpu.in_kernel || user && !vcpu.in_kernel;
+    if reload {
+        paging::load_cr3(mfn);
+    }
+    if let Some(old) = old {
+        hv.with_paging(|p| p.put_page_and_type(old));
+    }
+    Ok(())
+}
+
+/// The L1 table and slot that map `va` in the current address space.
+fn find_l1_slot(hv: &mut Hypervisor, va: u64) -> Result<(Mfn, usize), Errno> {
+    let canonical = ((va as i64) << 16 >> 16) as u64 == va;
+    if !canonical || (xen_abi::x86::HYPERVISOR_VIRT_START..xen_abi::x86::HYPERVISOR_VIRT_END).contains(&va) {
+        return Err(Errno::EINVAL);
+    }
+    let mut table = hv.current_vcpu().active_table().ok_or(Errno::EINVAL)?;
+    let mem = paging::DirectMap;
+    for level in (2..=4).rev() {
+        let index = ((va >> (12 + 9 * (level - 1))) & 0x1ff) as usize;
+        let entry = mem.read_entry(table, index);
+        if entry & PAGE_PRESENT == 0 || entry & PAGE_PSE != 0 && level != 4 {
+            return Err(Errno::EINVAL);
+        }
+        table = Mfn(pte_mfn(entry));
+    }
+    Ok((table, ((va >> 12) & 0x1ff) as usize))
+}
+
+/// `update_va_mapping(va, val, flags)`: one L1 update addressed by virtual address.
+pub fn update_va_mapping(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
+    let [va, val, flags, ..] = a.0;
+    let dom = hv.current_domid();
+    let (l1, index) = find_l1_slot(hv, va)?;
+    hv.with_paging(|p| p.update_entry(dom, l1, index, val))?;
+    match flags & UVMF_FLUSHTYPE_MASK {
+        UVMF_TLB_FLUSH => paging::flush_tlb(),
+        UVMF_INVLPG => paging::invlpg(va),
+        // No flush requested: still never leave a stale translation to a frame the guest may
+        // no longer own.
+        _ => paging::invlpg(va),
+    }
+    Ok(0)
+}
