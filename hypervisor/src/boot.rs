@@ -29,11 +29,12 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
 
     let (mut alloc, total_pages, max_mfn, e820) = init_memory(boot_info);
     let frames = FrameTable::new(max_mfn);
-    let (idle_l4, xen_l4_slots) = paging::init(&mut alloc);
+    let idle_l4 = paging::init(&mut alloc);
     let m2p_frames = map_m2p(&mut alloc, idle_l4, max_mfn);
 
     let apic_virt = MMIO_BASE;
     paging::map_page(&mut alloc, idle_l4, apic_virt, timer::apic_phys_base(), PTE_RW | PTE_PCD | PTE_PWT | PTE_NX, 0);
+    let xen_l4_slots = paging::hole_slots(idle_l4);
     let boot_tsc = timer::rdtsc();
     let (tsc_hz, apic_per_ms) = timer::calibrate(apic_virt, 50);
     let wallclock = timer::rtc_unix_seconds();

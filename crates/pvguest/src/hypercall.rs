@@ -40,10 +40,31 @@ pub unsafe fn hypercall5(number: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u6
 }
 
 /// Any hypercall with any register values, for tests of the hypervisor's argument checks.
+/// Numbers beyond the hypercall page are issued with a bare `syscall`, as a hostile kernel
+/// would.
 pub fn raw(number: u64, args: [u64; 5]) -> i64 {
-    // SAFETY: the hypervisor must survive any argument values; this is how tests prove it.
-    // Pointers the caller passes are its own responsibility (see `hypercall5`).
-    unsafe { hypercall5(number, args[0], args[1], args[2], args[3], args[4]) }
+    if number < xen_abi::hypercall::HYPERCALL_PAGE_SLOTS as u64 {
+        // SAFETY: the hypervisor must survive any argument values; this is how tests prove it.
+        // Pointers the caller passes are its own responsibility (see `hypercall5`).
+        return unsafe { hypercall5(number, args[0], args[1], args[2], args[3], args[4]) };
+    }
+    let ret: i64;
+    // SAFETY: a hypercall without the page: SYSCALL clobbers RCX/R11, the hypervisor may
+    // clobber the argument registers; all are declared.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number as i64 => ret,
+            inlateout("rdi") args[0] => _,
+            inlateout("rsi") args[1] => _,
+            inlateout("rdx") args[2] => _,
+            inlateout("r10") args[3] => _,
+            inlateout("r8") args[4] => _,
+            out("rcx") _,
+            out("r11") _,
+        );
+    }
+    ret
 }
 
 /// Whether the hypervisor filled the page (our image leaves it as `ret` bytes, as XTF does).

@@ -79,7 +79,6 @@ pub fn info() -> CmdResult {
     row("xen_scheduler", &xen_abi::sched::scheduler_name(sched.sched_id).unwrap_or("unknown"));
     row("xen_pagesize", &pagesize);
     row("xen_commandline", &cmdline);
-    row("dom0_uptime", &format_uptime(time::now_ns()));
     Ok(())
 }
 

@@ -21,7 +21,10 @@ pub fn console_io(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i6
         CONSOLEIO_WRITE => {
             let n = count.min(MAX_CHUNK);
             let mut buf = alloc::vec![0u8; n];
-            hv.copy_from_guest(buffer, &mut buf)?;
+            if let Err(e) = hv.copy_from_guest(buffer, &mut buf) {
+                log::warn!("console_io write from {buffer:#x} len {n}: {e:?}");
+                return Err(e);
+            }
             if !hv.current_domain().privileged {
                 // Only printable text and newlines from unprivileged guests.
                 buf.retain(|&b| b == b'\n' || (0x20..0x7f).contains(&b));

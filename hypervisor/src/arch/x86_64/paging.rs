@@ -65,28 +65,33 @@ impl FrameMemory for DirectMap {
 /// Build the hypervisor's own L4: only the hole slots of the bootloader's table (which map the
 /// image, stacks, boot info and direct map), each backed by an L3 so later hypervisor mappings
 /// appear in every address space that copies these 16 entries. Switches CR3 to it and returns
-/// (the new L4, the 16 slot values guests' L4s receive).
-pub fn init(alloc: &mut FrameAllocator) -> (Mfn, [u64; HOLE_SLOTS]) {
+/// the new L4.
+pub fn init(alloc: &mut FrameAllocator) -> Mfn {
     let (boot_l4, _) = Cr3::read();
     let boot_l4 = Mfn(boot_l4.start_address().as_u64() >> 12);
     let l4 = alloc.alloc().expect("no memory for the hypervisor page table");
     DirectMap::zero(l4);
     let mut mem = DirectMap;
-    let mut slots = [0u64; HOLE_SLOTS];
-    for (i, slot) in slots.iter_mut().enumerate() {
+    for i in 0..HOLE_SLOTS {
         let mut entry = mem.read_entry(boot_l4, HOLE_FIRST_SLOT + i);
         if entry & PTE_PRESENT == 0 {
             let l3 = alloc.alloc().expect("no memory for hypervisor L3 tables");
             DirectMap::zero(l3);
             entry = l3.addr() | PTE_PRESENT | PTE_RW;
         }
-        *slot = entry;
         mem.write_entry(l4, HOLE_FIRST_SLOT + i, entry);
     }
     // SAFETY: the new L4 maps everything the hypervisor uses (all of it lives in the hole),
     // and nothing in the lower half is referenced after the switch.
     unsafe { Cr3::write(PhysFrame::containing_address(PhysAddr::new(l4.addr())), Cr3Flags::empty()) };
-    (l4, slots)
+    l4
+}
+
+/// The 16 hole entries of the master table, as every guest L4 receives them. Read once the
+/// hypervisor's own mappings are in place (the M2P slot gains its user bit when mapped).
+pub fn hole_slots(l4: Mfn) -> [u64; HOLE_SLOTS] {
+    let mem = DirectMap;
+    core::array::from_fn(|i| mem.read_entry(l4, HOLE_FIRST_SLOT + i))
 }
 
 /// Map one 4 KiB page of the hole at `va` to machine address `phys` in the master table
