@@ -43,6 +43,7 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
     log::info!("TSC {} kHz, APIC timer {} ticks/ms, wall clock {} (Unix)", tsc_hz / 1000, apic_per_ms, wallclock);
     log::info!("memory: {} MiB usable, {} MiB free after hypervisor setup", total_pages / 256, alloc.free_count() / 256);
 
+    crate::arch::x86_64::power::init(boot_info.rsdp_addr.into_option());
     let (bundle_bytes, cmdline) = boot_bundle(boot_info);
     let mut hv = Hypervisor {
         frames,

@@ -1,4 +1,5 @@
 //! x86_64: descriptor tables and entry paths, paging, timers, the serial console, power.
+pub mod acpi;
 pub mod cpu;
 pub mod entry;
 pub mod paging;
