@@ -11,11 +11,13 @@ use spin::Mutex;
 pub struct LogRing<const N: usize> {
     buf: [u8; N],
     written: u64,
+    /// Index of the oldest byte still readable (moves on `clear`).
+    oldest: u64,
 }
 
 impl<const N: usize> LogRing<N> {
     pub const fn new() -> Self {
-        LogRing { buf: [0; N], written: 0 }
+        LogRing { buf: [0; N], written: 0, oldest: 0 }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
@@ -33,7 +35,7 @@ impl<const N: usize> LogRing<N> {
     /// Copy bytes starting at `from` (clamped to the oldest byte still held) into `out`;
     /// returns (bytes copied, index after the last byte copied).
     pub fn read_from(&self, from: u64, out: &mut [u8]) -> (usize, u64) {
-        let oldest = self.written.saturating_sub(N as u64);
+        let oldest = self.written.saturating_sub(N as u64).max(self.oldest);
         let start = from.clamp(oldest, self.written);
         let n = ((self.written - start) as usize).min(out.len());
         for (i, slot) in out[..n].iter_mut().enumerate() {
@@ -44,9 +46,7 @@ impl<const N: usize> LogRing<N> {
 
     pub fn clear(&mut self) {
         // Forget the content but keep the index monotonic for incremental readers.
-        let w = self.written;
-        *self = Self::new();
-        self.written = w;
+        self.oldest = self.written;
     }
 }
 
@@ -63,22 +63,6 @@ pub static LOG_RING: Mutex<LogRing<LOG_RING_SIZE>> = Mutex::new(LogRing::new());
 pub static INPUT: Mutex<VecDeque<u8>> = Mutex::new(VecDeque::new());
 pub const INPUT_LIMIT: usize = 4096;
 
-/// Formats one log line into a fixed buffer (no allocation on the logging path).
-struct LineBuf {
-    buf: [u8; 512],
-    len: usize,
-}
-
-impl Write for LineBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let room = self.buf.len() - self.len;
-        let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
-}
-
 /// Format `[seconds.micros] LEVEL message\n`.
 pub fn format_line(now_ns: u64, level: log::Level, args: &core::fmt::Arguments, out: &mut impl Write) {
     let _ = writeln!(out, "(XEN) [{:5}.{:06}] {:5} {}", now_ns / 1_000_000_000, now_ns / 1000 % 1_000_000, level, args);
@@ -88,6 +72,22 @@ pub fn format_line(now_ns: u64, level: log::Level, args: &core::fmt::Arguments, 
 mod logger {
     use super::*;
     use crate::arch::x86_64::{serial, timer};
+
+    /// Formats one log line into a fixed buffer (no allocation on the logging path).
+    struct LineBuf {
+        buf: [u8; 512],
+        len: usize,
+    }
+
+    impl Write for LineBuf {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let room = self.buf.len() - self.len;
+            let n = s.len().min(room);
+            self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.len += n;
+            Ok(())
+        }
+    }
 
     struct HvLogger;
 

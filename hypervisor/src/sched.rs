@@ -58,7 +58,7 @@ fn vcpu_can_run(hv: &mut Hypervisor, now: u64) -> bool {
 /// Nothing can run: sleep until the next timer deadline or input poll.
 fn idle(hv: HvGuard, now: u64) -> HvGuard {
     let next = next_deadline(&hv).unwrap_or(u64::MAX);
-    let sleep = next.saturating_sub(now).min(INPUT_POLL_NS).max(1_000);
+    let sleep = next.saturating_sub(now).clamp(1_000, INPUT_POLL_NS);
     timer::arm_oneshot(sleep);
     drop(hv);
     // `sti; hlt` as one unit: the tick cannot slip in between and be missed.

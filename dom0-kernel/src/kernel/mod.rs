@@ -1,5 +1,6 @@
 //! Dom0's kernel side: start of day and the shell loop; each command family in its module.
 
+mod bench;
 mod checks;
 mod hostile;
 mod info;

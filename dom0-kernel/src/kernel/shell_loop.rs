@@ -14,6 +14,13 @@ const MAX_LINE: usize = 200;
 /// What a command reports back to the loop.
 pub type CmdResult = Result<(), String>;
 
+static READY_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// System time (ns since the hypervisor started) when the shell first showed its prompt.
+pub fn ready_ns() -> u64 {
+    READY_NS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn run() -> ! {
     let console_port = match events::bind_virq(VIRQ_CONSOLE) {
         Ok(p) => p,
@@ -23,6 +30,7 @@ pub fn run() -> ! {
     editor.set_prompt(PROMPT);
     let mut out = |bytes: &[u8]| pvguest::console::write_bytes(bytes);
     editor.start_line(&mut out);
+    READY_NS.store(pvguest::time::now_ns(), core::sync::atomic::Ordering::Relaxed);
     let mut buf = [0u8; 64];
     loop {
         let n = hypercall::console_read(&mut buf);
@@ -89,5 +97,6 @@ fn execute(command: Command) -> CmdResult {
         }
         Command::Selftest => super::selftest::run(),
         Command::Hostile => super::hostile::run(),
+        Command::Bench => super::bench::run(),
     }
 }

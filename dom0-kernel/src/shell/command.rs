@@ -44,6 +44,8 @@ pub enum Command {
     Selftest,
     /// `hostile`.
     Hostile,
+    /// `bench`: hypercall micro-benchmarks.
+    Bench,
     /// `echo [TEXT...]`: the arguments, to be printed separated by spaces.
     Echo(Vec<String>),
     /// `version`.
@@ -369,14 +371,20 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "selftest",
         args: ArgSpec::NONE,
-        summary: "Run the hypervisor self-tests",
+        summary: "Exercise the PV CPU model: traps, timer, page-table rules",
         build: |_| Ok(Command::Selftest),
     },
     CommandSpec {
         name: "hostile",
         args: ArgSpec::NONE,
-        summary: "Run the hostile-guest containment tests",
+        summary: "Attack the hypervisor with invalid hypercalls; each must get its errno",
         build: |_| Ok(Command::Hostile),
+    },
+    CommandSpec {
+        name: "bench",
+        args: ArgSpec::NONE,
+        summary: "Time a null hypercall against a bare syscall/sysret round trip",
+        build: |_| Ok(Command::Bench),
     },
     CommandSpec {
         name: "reboot",

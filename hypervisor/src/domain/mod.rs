@@ -117,7 +117,6 @@ pub struct Domain {
     pub tot_pages: u64,
     pub max_pages: u64,
     pub events: EventChannels,
-    pub vm_assist: u64,
     pub shutdown: Option<Shutdown>,
 }
 
@@ -132,7 +131,6 @@ impl Domain {
             tot_pages: 0,
             max_pages: 0,
             events: EventChannels::new(nr_vcpus),
-            vm_assist: 0,
             shutdown: None,
         }
     }

@@ -39,8 +39,7 @@ pub struct EventChannels {
 
 impl EventChannels {
     pub fn new(nr_vcpus: u32) -> Self {
-        let mut ports = Vec::new();
-        ports.push(Binding::Free); // port 0: reserved
+        let ports = alloc::vec![Binding::Free]; // port 0: reserved
         EventChannels { ports, virq_ports: (0..nr_vcpus).map(|_| [0; NR_VIRQS as usize]).collect() }
     }
 

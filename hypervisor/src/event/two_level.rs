@@ -42,12 +42,17 @@ mod tests {
     use super::*;
     use core::cell::RefCell;
 
-    #[derive(Default)]
     struct Fake {
         pending: RefCell<[u64; 64]>,
         mask: RefCell<[u64; 64]>,
         sel: RefCell<u64>,
         upcall: RefCell<bool>,
+    }
+
+    impl Default for Fake {
+        fn default() -> Self {
+            Fake { pending: RefCell::new([0; 64]), mask: RefCell::new([0; 64]), sel: RefCell::new(0), upcall: RefCell::new(false) }
+        }
     }
 
     fn bit(words: &RefCell<[u64; 64]>, port: u32) -> bool {

@@ -155,22 +155,27 @@ pub fn set_segment_base(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Res
     Ok(0)
 }
 
-/// VM assists we implement. Writable page tables (trap-and-emulate of guest PTE writes) and
-/// the 32-bit segment assists are not offered, so enabling them fails instead of lying.
-const SUPPORTED_ASSISTS: u64 = 0;
+/// Xen's VM-assist types for 64-bit PV guests. None is offered here: writable page tables
+/// (trap-and-emulate of guest PTE writes) and the rest are not implemented, so enabling one
+/// fails instead of pretending; disabling one is a no-op that succeeds, as it is already off.
+const KNOWN_ASSISTS: [u32; 7] = [
+    VMASST_TYPE_4GB_SEGMENTS,
+    VMASST_TYPE_4GB_SEGMENTS_NOTIFY,
+    VMASST_TYPE_WRITABLE_PAGETABLES,
+    VMASST_TYPE_PAE_EXTENDED_CR3,
+    VMASST_TYPE_ARCHITECTURAL_IOPL,
+    VMASST_TYPE_RUNSTATE_UPDATE_FLAG,
+    VMASST_TYPE_M2P_STRICT,
+];
 
 /// `vm_assist(cmd, type)`.
-pub fn vm_assist(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
+pub fn vm_assist(_hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [cmd, ty, ..] = a.0;
-    if ty >= 64 {
-        return Err(Errno::EINVAL);
-    }
-    let bit = 1u64 << ty;
+    let known = u32::try_from(ty).is_ok_and(|t| KNOWN_ASSISTS.contains(&t));
     match cmd as u32 {
-        VMASST_CMD_ENABLE if SUPPORTED_ASSISTS & bit != 0 => hv.current_domain().vm_assist |= bit,
-        VMASST_CMD_DISABLE if SUPPORTED_ASSISTS & bit != 0 => hv.current_domain().vm_assist &= !bit,
-        VMASST_CMD_ENABLE | VMASST_CMD_DISABLE => return Err(Errno::EINVAL),
-        _ => return Err(Errno::ENOSYS),
+        VMASST_CMD_ENABLE => Err(Errno::EINVAL),
+        VMASST_CMD_DISABLE if known => Ok(0),
+        VMASST_CMD_DISABLE => Err(Errno::EINVAL),
+        _ => Err(Errno::ENOSYS),
     }
-    Ok(0)
 }

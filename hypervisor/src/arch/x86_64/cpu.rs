@@ -34,13 +34,13 @@ pub const IST_NMI: u8 = 2;
 pub const IST_MACHINE_CHECK: u8 = 3;
 
 /// Xen's reserved GDT entries start at entry 7168; guests see the same selector numbers.
-const GDT_ENTRIES: usize = FIRST_RESERVED_GDT_ENTRY as usize + 16;
-const IDX_HV_CS: usize = FIRST_RESERVED_GDT_ENTRY as usize + 1; // 0xe008
-const IDX_HV_DS: usize = FIRST_RESERVED_GDT_ENTRY as usize + 2; // 0xe010
-const IDX_GUEST_CS32: usize = FIRST_RESERVED_GDT_ENTRY as usize + 4; // 0xe023
-const IDX_GUEST_DS: usize = FIRST_RESERVED_GDT_ENTRY as usize + 5; // 0xe02b
-const IDX_GUEST_CS64: usize = FIRST_RESERVED_GDT_ENTRY as usize + 6; // 0xe033
-const IDX_TSS: usize = FIRST_RESERVED_GDT_ENTRY as usize + 8; // 0xe040, two entries
+const GDT_ENTRIES: usize = FIRST_RESERVED_GDT_ENTRY + 16;
+const IDX_HV_CS: usize = FIRST_RESERVED_GDT_ENTRY + 1; // 0xe008
+const IDX_HV_DS: usize = FIRST_RESERVED_GDT_ENTRY + 2; // 0xe010
+const IDX_GUEST_CS32: usize = FIRST_RESERVED_GDT_ENTRY + 4; // 0xe023
+const IDX_GUEST_DS: usize = FIRST_RESERVED_GDT_ENTRY + 5; // 0xe02b
+const IDX_GUEST_CS64: usize = FIRST_RESERVED_GDT_ENTRY + 6; // 0xe033
+const IDX_TSS: usize = FIRST_RESERVED_GDT_ENTRY + 8; // 0xe040, two entries
 
 #[repr(C, align(4096))]
 struct Gdt([u64; GDT_ENTRIES]);

@@ -15,6 +15,10 @@ extern "C" {
     pub fn idt_stubs();
 }
 
+/// RAX value of the benchmark floor probe: a `syscall` answered by an immediate `sysretq`,
+/// the cheapest possible round trip through this CPU's entry point. It touches no state.
+pub const SYSCALL_FLOOR_PROBE: u64 = 0xffff_ffff_ffff_fff0;
+
 /// Size of one IDT stub in `idt_stubs` (kept fixed so the IDT can compute addresses).
 pub const IDT_STUB_SIZE: usize = 16;
 
@@ -83,6 +87,9 @@ trap_common:
     .balign 16
     .global syscall_entry
 syscall_entry:
+    // The benchmark floor probe: straight back, nothing saved (see docs/benchmarks.md).
+    cmpq ${floor_probe}, %rax
+    je 1f
     movq %rsp, {guest_rsp}(%rip)
     movq {stack_top}(%rip), %rsp
     pushq ${user_ss}
@@ -93,6 +100,8 @@ syscall_entry:
     pushq $0
     pushq ${syscall_vector}
     jmp trap_common
+1:
+    sysretq
     .text
     "#,
     trap_entry = sym crate::trap::trap_entry,
@@ -101,5 +110,6 @@ syscall_entry:
     user_ss = const xen_abi::x86::FLAT_RING3_SS64 as u64,
     user_cs = const xen_abi::x86::FLAT_RING3_CS64 as u64,
     syscall_vector = const SYSCALL_VECTOR,
+    floor_probe = const SYSCALL_FLOOR_PROBE,
     options(att_syntax)
 );
