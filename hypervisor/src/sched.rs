@@ -10,6 +10,7 @@ use crate::hv::{HvGuard, Hypervisor};
 use crate::regs::TrapFrame;
 use crate::shared::SharedInfoPage;
 use crate::time;
+use core::sync::atomic::{AtomicU64, Ordering};
 use xen_abi::event::{VIRQ_CONSOLE, VIRQ_TIMER};
 use xen_abi::sched::SHUTDOWN_CRASH;
 
@@ -20,21 +21,53 @@ pub fn now() -> u64 {
     time::ns_at(timer::rdtsc())
 }
 
-/// Finish a trap: run timers, let a blocked vCPU wait, deliver a pending event upcall.
-pub fn leave_to_guest(mut hv: HvGuard, frame: &mut TrapFrame) {
-    loop {
-        let now = now();
-        run_timers(&mut hv, now);
+/// Finish a trap: run due timers, let a blocked vCPU wait, keep the timer interrupt armed,
+/// deliver a pending event upcall. `tick` is set when the trap was the timer interrupt: the
+/// periodic work (console input, the time record) happens then, off the hypercall path.
+pub fn leave_to_guest(mut hv: HvGuard, frame: &mut TrapFrame, tick: bool) {
+    if tick {
         poll_console(&mut hv);
+        refresh_time(&hv);
+    }
+    let mut now = now();
+    let mut next = next_deadline(&hv);
+    loop {
+        if next.is_some_and(|d| d <= now) {
+            run_timers(&mut hv, now);
+            next = next_deadline(&hv);
+        }
         if vcpu_can_run(&mut hv, now) {
             break;
         }
-        hv = idle(hv, now);
+        hv = idle(hv, now, next);
+        poll_console(&mut hv);
+        now = self::now();
+        next = next_deadline(&hv);
     }
     let (d, v) = hv.current;
     hv.domains[d].vcpus[v].state = RunState::Runnable;
+    arm_timer(next, now);
     deliver_events(&mut hv, frame);
-    refresh_time(&hv);
+}
+
+/// Absolute time (ns) the APIC timer is programmed for, 0 when it is not armed.
+static ARMED_FOR: AtomicU64 = AtomicU64::new(0);
+
+/// Make sure an interrupt comes by the next guest timer deadline, and at least every
+/// `INPUT_POLL_NS` for console input — reprogramming the APIC only when that moves earlier.
+fn arm_timer(next: Option<u64>, now: u64) {
+    let want = next.unwrap_or(u64::MAX).min(now + INPUT_POLL_NS);
+    let armed = ARMED_FOR.load(Ordering::Relaxed);
+    if armed > now && armed <= want {
+        return;
+    }
+    timer::arm_oneshot(want.saturating_sub(now).max(1_000));
+    ARMED_FOR.store(want, Ordering::Relaxed);
+}
+
+/// The timer interrupt fired: nothing is armed any more.
+pub fn timer_fired() {
+    ARMED_FOR.store(0, Ordering::Relaxed);
 }
 
 /// Whether the current vCPU can run now (wakes a blocked or polling one if its event came).
@@ -56,10 +89,8 @@ fn vcpu_can_run(hv: &mut Hypervisor, now: u64) -> bool {
 }
 
 /// Nothing can run: sleep until the next timer deadline or input poll.
-fn idle(hv: HvGuard, now: u64) -> HvGuard {
-    let next = next_deadline(&hv).unwrap_or(u64::MAX);
-    let sleep = next.saturating_sub(now).clamp(1_000, INPUT_POLL_NS);
-    timer::arm_oneshot(sleep);
+fn idle(hv: HvGuard, now: u64, next: Option<u64>) -> HvGuard {
+    arm_timer(next, now);
     drop(hv);
     // `sti; hlt` as one unit: the tick cannot slip in between and be missed.
     x86_64::instructions::interrupts::enable_and_hlt();
@@ -67,13 +98,23 @@ fn idle(hv: HvGuard, now: u64) -> HvGuard {
     crate::hv::lock()
 }
 
+/// The earliest guest timer or poll deadline (on the hot path: a plain loop).
 fn next_deadline(hv: &Hypervisor) -> Option<u64> {
-    hv.domains
-        .iter()
-        .flat_map(|d| d.vcpus.iter())
-        .flat_map(|v| [v.timer_deadline, (v.periodic_ns != 0).then_some(v.periodic_next), v.poll.deadline])
-        .flatten()
-        .min()
+    let mut next = u64::MAX;
+    for d in &hv.domains {
+        for v in &d.vcpus {
+            if let Some(t) = v.timer_deadline {
+                next = next.min(t);
+            }
+            if v.periodic_ns != 0 {
+                next = next.min(v.periodic_next);
+            }
+            if let (RunState::Polling, Some(t)) = (v.state, v.poll.deadline) {
+                next = next.min(t);
+            }
+        }
+    }
+    (next != u64::MAX).then_some(next)
 }
 
 /// Fire every expired guest timer as VIRQ_TIMER.

@@ -35,6 +35,7 @@ pub extern "C" fn trap_entry(frame: &mut TrapFrame) {
         return;
     }
     let mut hv = hv::lock();
+    let tick = frame.vector == timer::TIMER_VECTOR as u64;
     match frame.vector {
         SYSCALL_VECTOR => {
             if hv.current_vcpu().in_kernel {
@@ -43,7 +44,10 @@ pub extern "C" fn trap_entry(frame: &mut TrapFrame) {
                 guest_syscall(&mut hv, frame);
             }
         }
-        v if v == timer::TIMER_VECTOR as u64 => timer::eoi(),
+        v if v == timer::TIMER_VECTOR as u64 => {
+            sched::timer_fired();
+            timer::eoi();
+        }
         v if v == timer::SPURIOUS_VECTOR as u64 => {}
         v if v < 32 => guest_exception(&mut hv, frame, v),
         v => {
@@ -51,7 +55,7 @@ pub extern "C" fn trap_entry(frame: &mut TrapFrame) {
             timer::eoi();
         }
     }
-    sched::leave_to_guest(hv, frame);
+    sched::leave_to_guest(hv, frame, tick);
 }
 
 /// Reflect an exception the guest caused into its own handler (its trap table).
@@ -177,7 +181,10 @@ pub fn dump_frame(f: &TrapFrame) {
 fn hypervisor_trap(frame: &mut TrapFrame) {
     match frame.vector {
         // The idle loop halts with interrupts on: the tick just wakes it.
-        v if v == timer::TIMER_VECTOR as u64 => timer::eoi(),
+        v if v == timer::TIMER_VECTOR as u64 => {
+            sched::timer_fired();
+            timer::eoi();
+        }
         v if v == timer::SPURIOUS_VECTOR as u64 => {}
         v if v >= 32 => timer::eoi(),
         _ => hypervisor_fault(frame),

@@ -11,7 +11,7 @@ pub const TARGET: &str = "x86_64-unknown-none";
 
 #[derive(clap::Args, Clone, Default)]
 pub struct BuildArgs {
-    /// Also build a UEFI disk image (booted with OVMF by `run --uefi`).
+    /// Also build a UEFI disk image; with `run`, boot it with OVMF instead of the BIOS image.
     #[arg(long)]
     pub uefi: bool,
     /// Extra PV kernel (ELF with Xen notes) to put in the boot bundle; repeatable.

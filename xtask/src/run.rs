@@ -14,9 +14,6 @@ pub struct RunArgs {
     /// Start QEMU halted, waiting for gdb on localhost:1234 (see README for symbols).
     #[arg(long)]
     pub gdb: bool,
-    /// Boot the UEFI image with OVMF instead of the BIOS image.
-    #[arg(long)]
-    pub uefi: bool,
     /// Guest memory of the machine in MiB.
     #[arg(long, default_value_t = 1024)]
     pub memory: u32,
@@ -33,13 +30,12 @@ pub const PROMPT: &str = "dom0# ";
 pub const HYPERVISOR_LOAD_OFFSET: u64 = 0xffff_8400_0000_0000;
 
 pub fn run(args: &RunArgs) -> Result<i32> {
-    let mut build_args = args.build.clone();
-    build_args.uefi |= args.uefi;
-    let artifacts = build::build(&build_args)?;
-    qemu::ensure_installed(args.uefi)?;
-    let image = if args.uefi { artifacts.uefi_image.clone().expect("built with --uefi") } else { artifacts.bios_image.clone() };
+    let uefi = args.build.uefi;
+    let artifacts = build::build(&args.build)?;
+    qemu::ensure_installed(uefi)?;
+    let image = if uefi { artifacts.uefi_image.clone().expect("built with --uefi") } else { artifacts.bios_image.clone() };
     let mut machine = Machine::new(image);
-    machine.uefi = args.uefi;
+    machine.uefi = uefi;
     machine.memory_mib = args.memory;
     machine.gdb = args.gdb;
     if args.gdb {
