@@ -21,6 +21,7 @@ const HEAP_SIZE: u64 = 16 * 1024 * 1024;
 const DEFAULT_DOM0_MEM: u64 = 64 * 1024 * 1024;
 
 pub fn start(boot_info: &'static mut BootInfo) -> ! {
+    crate::IMAGE_OFFSET.store(boot_info.kernel_image_offset, core::sync::atomic::Ordering::Relaxed);
     serial::init();
     crate::console::init(log::LevelFilter::Info);
     timer::mask_pic();
@@ -45,6 +46,9 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
 
     crate::arch::x86_64::power::init(boot_info.rsdp_addr.into_option());
     let (bundle_bytes, cmdline) = boot_bundle(boot_info);
+    if let Some(level) = option_str(&cmdline, "loglvl").and_then(|l| l.parse::<log::LevelFilter>().ok()) {
+        log::set_max_level(level);
+    }
     let mut hv = Hypervisor {
         frames,
         alloc,
@@ -74,6 +78,14 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
     hv.domains.push(dom0);
     *HV.lock() = Some(hv);
 
+    if option_str(&cmdline, "crash_test") == Some("hypervisor") {
+        // Test knob: prove a hypervisor fault ends in a register dump, a backtrace and a
+        // failing exit status (the QEMU scenario "crash paths" boots with it).
+        log::warn!("crash_test=hypervisor: faulting on purpose");
+        // SAFETY: deliberately unsound-looking but harmless: the address is unmapped in the
+        // hypervisor's tables, so the read faults and the fault handler never returns.
+        unsafe { core::ptr::read_volatile(0x10 as *const u64) };
+    }
     log::info!("entering Dom0");
     paging::load_cr3(l4);
     enter_guest(&regs)

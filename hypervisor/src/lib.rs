@@ -30,7 +30,7 @@ pub mod shared;
 pub mod trap;
 
 #[cfg(target_os = "none")]
-pub use panic::{panic, panic_report};
+pub use panic::{panic, panic_report, IMAGE_OFFSET};
 
 #[cfg(target_os = "none")]
 mod panic {
@@ -43,7 +43,8 @@ mod panic {
         if let Some(f) = frame {
             crate::trap::dump_frame(f);
         }
-        log::error!("backtrace (hypervisor image addresses; `addr2line -e hypervisor`):");
+        let base = IMAGE_OFFSET.load(core::sync::atomic::Ordering::Relaxed);
+        log::error!("backtrace (address, then image offset for `addr2line -e hypervisor`):");
         let mut fp = rbp;
         for depth in 0..32 {
             // Only follow frame pointers that stay inside the hypervisor's own memory.
@@ -57,10 +58,13 @@ mod panic {
             if ret == 0 {
                 break;
             }
-            log::error!("  #{depth:02} {ret:#018x}");
+            log::error!("  #{depth:02} {ret:#018x}  +{:#x}", ret.wrapping_sub(base));
             fp = next;
         }
     }
+
+    /// Where the bootloader loaded the hypervisor image (for symbolising backtraces).
+    pub static IMAGE_OFFSET: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
     pub fn panic(info: &core::panic::PanicInfo) -> ! {
         x86_64::instructions::interrupts::disable();

@@ -20,6 +20,9 @@ pub struct BuildArgs {
     /// Hypervisor command line (stored in the bundle as `xen.cmdline`).
     #[arg(long, default_value = "")]
     pub cmdline: String,
+    /// Write the images under `target/images/<variant>/` (tests that need another command line).
+    #[arg(skip)]
+    pub variant: Option<String>,
 }
 
 /// What a build produced.
@@ -153,7 +156,10 @@ pub fn build(args: &BuildArgs) -> Result<Artifacts> {
     let hypervisor = build_kernel(&HYPERVISOR)?;
     let dom0 = build_kernel(&DOM0)?;
 
-    let out_dir = target_root().join("images");
+    let mut out_dir = target_root().join("images");
+    if let Some(variant) = &args.variant {
+        out_dir = out_dir.join(variant);
+    }
     std::fs::create_dir_all(&out_dir)?;
     let hypervisor_stripped = out_dir.join("hypervisor.elf");
     let dom0_stripped = out_dir.join("dom0.elf");

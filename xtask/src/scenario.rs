@@ -18,6 +18,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "hostile Dom0: invalid hypercalls get errnos, system keeps running", run: hostile },
     Scenario { name: "bad shell input: one error line each, prompt returns", run: bad_input },
     Scenario { name: "poweroff ends QEMU with status 0, reboot resets", run: power },
+    Scenario { name: "crash paths: hypervisor fault and unhandled Dom0 fault fail the run", run: crash_paths },
 ];
 
 fn boot(image: &Path) -> Result<Session> {
@@ -191,4 +192,39 @@ mod tests {
         assert_eq!(summary("hostile: 3 passed, 2 failed", "hostile"), Some((3, 2)));
         assert_eq!(summary("nothing", "selftest"), None);
     }
+}
+
+/// Boot a variant image whose command line makes something fail on purpose; return the exit
+/// status and the console.
+fn crash_run(variant: &str, cmdline: &str, wait_for: &str) -> Result<(i32, String)> {
+    let args = crate::build::BuildArgs { cmdline: cmdline.into(), variant: Some(variant.into()), ..Default::default() };
+    let artifacts = crate::build::build(&args)?;
+    let mut machine = Machine::new(artifacts.bios_image);
+    machine.no_reboot = true;
+    let mut s = Session::start(&machine, false)?;
+    s.expect(wait_for, BOOT_TIMEOUT)?;
+    let status = s.wait_exit(Duration::from_secs(30))?;
+    Ok((status, s.output()))
+}
+
+fn crash_paths(_image: &Path) -> Result<()> {
+    let (status, out) = crash_run("crash-hv", "crash_test=hypervisor", "HYPERVISOR PANIC")?;
+    for needle in ["#PF page fault", "rip ", "backtrace"] {
+        if !out.contains(needle) {
+            bail!("hypervisor fault report lacks {needle:?}:\n{out}");
+        }
+    }
+    if status == 0 {
+        bail!("a hypervisor fault must fail the run, QEMU exited 0");
+    }
+    let (status, out) = crash_run("crash-dom0", "dom0_args=crash_test=unhandled", "Dom0 crashed")?;
+    for needle in ["unhandled exception 6", "rip "] {
+        if !out.contains(needle) {
+            bail!("Dom0 crash report lacks {needle:?}:\n{out}");
+        }
+    }
+    if status == 0 {
+        bail!("a Dom0 crash must fail the run, QEMU exited 0");
+    }
+    Ok(())
 }
