@@ -148,10 +148,12 @@ fn init_memory(boot_info: &BootInfo) -> (FrameAllocator, u64, u64, Vec<(u64, u64
 
 /// Map the machine-to-physical table read-only and user-readable at slot 256, as Xen does.
 fn map_m2p(alloc: &mut FrameAllocator, l4: Mfn, max_mfn: u64) -> Vec<Mfn> {
-    let nr = (max_mfn * 8).div_ceil(4096);
+    // Whole 2 MiB extents, as `XENMEM_machphys_mfn_list` reports them.
+    let nr = (max_mfn * 8).div_ceil(4096).next_multiple_of(512);
+    let first = alloc.alloc_contiguous(nr, 512).expect("no memory for the M2P");
     let mut frames = Vec::with_capacity(nr as usize);
     for i in 0..nr {
-        let mfn = alloc.alloc().expect("no memory for the M2P");
+        let mfn = Mfn(first.0 + i);
         // Fill with "invalid" (all ones) until frames are given to guests.
         let mut mem = DirectMap;
         for slot in 0..512 {

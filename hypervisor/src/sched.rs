@@ -190,6 +190,7 @@ fn refresh_time(hv: &Hypervisor) {
 pub fn toggle_guest_mode(hv: &mut Hypervisor) {
     let vcpu = hv.current_vcpu();
     vcpu.in_kernel = !vcpu.in_kernel;
+    cpu::GUEST_IN_KERNEL.store(vcpu.in_kernel, Ordering::Relaxed);
     let gs = if vcpu.in_kernel { vcpu.gs_base_kernel } else { vcpu.gs_base_user };
     let fs = vcpu.fs_base;
     if let Some(table) = vcpu.active_table() {

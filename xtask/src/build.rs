@@ -91,7 +91,7 @@ pub fn clippy_kernels() -> Result<()> {
             .args(["clippy", "--release", "--package", krate.package, "--target", TARGET])
             .arg("--target-dir")
             .arg(target_root().join(krate.target_dir))
-            .args(["--", "-D", "warnings"])
+            .args(["--", "-D", "warnings", "-D", "clippy::undocumented_unsafe_blocks"])
             .env("RUSTFLAGS", krate.rustflags)
             .status()
             .context("running cargo clippy")?;

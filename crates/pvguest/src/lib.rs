@@ -1,8 +1,8 @@
 //! The runtime every PV guest kernel of this project shares: entry from `start_info`, the
 //! hypercall page, trap and event handling, time from `vcpu_time_info`, the console and a heap.
 //!
-//! A kernel provides `fn guest_main(&'static StartInfo) -> !` with `#[no_mangle]` and
-//! declares its Xen notes with [`xen_notes!`]. Everything else is here.
+//! A kernel provides `fn guest_main(&'static StartInfo) -> !` with `#[no_mangle]` and links
+//! with `guest.ld`; the Xen notes, entry point and hypercall page come from `start.rs`.
 #![no_std]
 
 extern crate alloc;

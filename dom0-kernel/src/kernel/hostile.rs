@@ -49,6 +49,13 @@ pub fn run() -> CmdResult {
     let pin_foreign = MmuextOp { cmd: MMUEXT_PIN_L1_TABLE, _pad: 0, arg1: m2p_mfn, arg2: 0 };
     c.expect_errno("pinning a hypervisor frame", hypercall::mmuext_op(&[pin_foreign], None, xen_abi::domid::DOMID_SELF as u64), EINVAL);
 
+    let invlpg = MmuextOp { cmd: MMUEXT_INVLPG_LOCAL, _pad: 0, arg1: NON_CANONICAL, arg2: 0 };
+    c.expect_errno("invlpg of a non-canonical address", hypercall::mmuext_op(&[invlpg], None, xen_abi::domid::DOMID_SELF as u64), EINVAL);
+    // shared_info is written by the hypervisor behind our back: it must never become a table.
+    let shared_mfn = pvguest::start_info().shared_info >> 12;
+    let pin_shared = MmuextOp { cmd: MMUEXT_PIN_L1_TABLE, _pad: 0, arg1: shared_mfn, arg2: 0 };
+    c.expect_errno("pinning shared_info as a page table", hypercall::mmuext_op(&[pin_shared], None, xen_abi::domid::DOMID_SELF as u64), EINVAL);
+
     c.expect_errno("unknown hypercall 11", raw(11, [0; 5]), ENOSYS);
     c.expect_errno("unknown hypercall 63", raw(63, [0; 5]), ENOSYS);
     c.expect_errno("hypercall number past the table", raw(1000, [0; 5]), ENOSYS);

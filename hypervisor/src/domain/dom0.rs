@@ -44,6 +44,10 @@ pub fn build(hv: &mut Hypervisor, kernel: &[u8], module: &[u8], nr_pages: u64, c
     let shared_info = hv.alloc.alloc().ok_or(BuildError::OutOfMemory)?;
     DirectMap::zero(shared_info);
     hv.frames.assign(shared_info, 0).map_err(BuildError::PageTables)?;
+    // The hypervisor writes this page behind the guest's back (event bits, time), so it must
+    // never become a page table: hold a writable type reference for the domain's life, as Xen
+    // does for pages it shares with a guest.
+    hv.with_paging(|p| p.get_page_and_type(0, shared_info, PageType::Writable)).map_err(BuildError::PageTables)?;
 
     // Writes into Dom0's memory by virtual address in the start-of-day region.
     let write = |va: u64, bytes: &[u8]| {

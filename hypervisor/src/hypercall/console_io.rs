@@ -1,6 +1,6 @@
 //! `console_io`: the hypervisor console as seen by guests. Dom0 writes straight to the
-//! serial line and reads what is typed there; other domains write filtered, line-buffered
-//! text (when they exist) and may not read.
+//! serial line and reads what is typed there; other domains (when they exist) may write only
+//! printable text and newlines, and may not read.
 
 use super::Args;
 use crate::arch::x86_64::serial;

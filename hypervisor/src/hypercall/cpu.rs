@@ -51,6 +51,7 @@ pub fn set_callbacks(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result
     cb.event = event;
     cb.failsafe = failsafe;
     cb.syscall = syscall;
+    cb.syscall_masks_events = false; // as Xen: only callback_op can ask for masking
     Ok(0)
 }
 

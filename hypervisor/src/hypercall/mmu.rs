@@ -136,6 +136,9 @@ fn one_mmuext_op(hv: &mut Hypervisor, dom: DomId, op: MmuextOp) -> Result<(), Er
             Ok(())
         }
         MMUEXT_INVLPG_LOCAL | MMUEXT_INVLPG_MULTI | MMUEXT_INVLPG_ALL => {
+            if !is_canonical(op.arg1) {
+                return Err(Errno::EINVAL);
+            }
             paging::invlpg(op.arg1);
             Ok(())
         }
@@ -167,10 +170,13 @@ fn new_baseptr(hv: &mut Hypervisor, dom: DomId, mfn: Mfn, user: bool) -> Result<
     Ok(())
 }
 
+fn is_canonical(va: u64) -> bool {
+    ((va as i64) << 16 >> 16) as u64 == va
+}
+
 /// The L1 table and slot that map `va` in the current address space.
 fn find_l1_slot(hv: &mut Hypervisor, va: u64) -> Result<(Mfn, usize), Errno> {
-    let canonical = ((va as i64) << 16 >> 16) as u64 == va;
-    if !canonical || (xen_abi::x86::HYPERVISOR_VIRT_START..xen_abi::x86::HYPERVISOR_VIRT_END).contains(&va) {
+    if !is_canonical(va) || (xen_abi::x86::HYPERVISOR_VIRT_START..xen_abi::x86::HYPERVISOR_VIRT_END).contains(&va) {
         return Err(Errno::EINVAL);
     }
     let mut table = hv.current_vcpu().active_table().ok_or(Errno::EINVAL)?;

@@ -15,6 +15,10 @@ use xen_abi::x86::FIRST_RESERVED_GDT_ENTRY;
 /// Guest RSP parked by `syscall_entry` while it switches stacks (single pCPU).
 #[no_mangle]
 pub static mut SYSCALL_GUEST_RSP: u64 = 0;
+/// Whether the running vCPU is in guest kernel mode (read by the syscall entry's fast path;
+/// kept by `sched::toggle_guest_mode` and on every switch to a vCPU).
+#[no_mangle]
+pub static GUEST_IN_KERNEL: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 /// Top of the hypervisor stack used for every entry from a guest (also TSS.RSP0).
 #[no_mangle]
 pub static mut HYPERVISOR_STACK_TOP: u64 = 0;

@@ -87,9 +87,12 @@ trap_common:
     .balign 16
     .global syscall_entry
 syscall_entry:
-    // The benchmark floor probe: straight back, nothing saved (see docs/benchmarks.md).
+    // The benchmark floor probe: straight back, nothing saved (see docs/benchmarks.md). Only
+    // from guest kernel mode (a user-mode syscall belongs to the guest kernel), and only with
+    // a canonical RCX: SYSRET to a non-canonical address faults in ring 0 on some CPUs.
     cmpq ${floor_probe}, %rax
-    je 1f
+    je 2f
+3:
     movq %rsp, {guest_rsp}(%rip)
     movq {stack_top}(%rip), %rsp
     pushq ${user_ss}
@@ -100,7 +103,15 @@ syscall_entry:
     pushq $0
     pushq ${syscall_vector}
     jmp trap_common
-1:
+2:
+    cmpb $0, {in_kernel}(%rip)
+    je 3b
+    movq %rcx, %rax
+    sarq $47, %rax
+    incq %rax
+    cmpq $1, %rax
+    movq ${floor_probe}, %rax
+    ja 3b
     sysretq
     .text
     "#,
@@ -111,5 +122,6 @@ syscall_entry:
     user_cs = const xen_abi::x86::FLAT_RING3_CS64 as u64,
     syscall_vector = const SYSCALL_VECTOR,
     floor_probe = const SYSCALL_FLOOR_PROBE,
+    in_kernel = sym super::cpu::GUEST_IN_KERNEL,
     options(att_syntax)
 );
