@@ -9,6 +9,7 @@ extern crate alloc;
 pub mod console;
 pub mod domain;
 pub mod event;
+pub mod hypercall;
 pub mod layout;
 pub mod mm;
 pub mod regs;
@@ -20,8 +21,6 @@ pub mod arch;
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod hv;
-#[cfg(target_os = "none")]
-pub mod hypercall;
 #[cfg(target_os = "none")]
 pub mod sched;
 #[cfg(target_os = "none")]

@@ -22,7 +22,7 @@ pub struct RunArgs {
 }
 
 /// Longest wait for the first prompt, and for one command to finish.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 pub const PROMPT: &str = "dom0# ";
 /// Where the bootloader places the (position-independent) hypervisor: the first free slot of

@@ -7,22 +7,17 @@ use crate::arch::x86_64::paging;
 use crate::hv::Hypervisor;
 use crate::mm::{DomId, Errno, FrameMemory, Mfn, PageType};
 use crate::regs::TrapFrame;
-use xen_abi::domid::DOMID_SELF;
+use super::decode::{self, MmuRequest, MmuextCmd};
 use xen_abi::mm::*;
 
 /// Largest batch handled in one call (Xen preempts long batches with a continuation; we
 /// bound them instead, and guests loop on the `done` count).
 const MAX_BATCH: u64 = 4096;
 
-/// The domain whose pages the batch maps (`foreigndom`). Foreign mappings are for the
-/// privileged domain builder and arrive with DomU support; until then only DOMID_SELF.
+/// The caller's own domain id, after checking `foreigndom` names it.
 fn check_foreigndom(hv: &Hypervisor, foreigndom: u64) -> Result<DomId, Errno> {
-    let fd = (foreigndom & 0xffff) as u16;
-    let pfd = foreigndom >> 16;
     let me = hv.current_domid();
-    if pfd != 0 || (fd != DOMID_SELF && fd != me) {
-        return Err(Errno::ESRCH);
-    }
+    decode::own_domain_only(foreigndom, me)?;
     Ok(me)
 }
 
@@ -65,27 +60,15 @@ pub fn mmu_update(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i6
 }
 
 fn one_mmu_update(hv: &mut Hypervisor, dom: DomId, req: MmuUpdate) -> Result<(), Errno> {
-    let addr = req.ptr & !MMU_UPDATE_CMD_MASK;
-    match req.ptr & MMU_UPDATE_CMD_MASK {
-        // We keep no A/D state of our own, so PRESERVE_AD is a normal update; PV guests are not
-        // translated, so NO_TRANSLATE is too.
-        MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD | MMU_PT_UPDATE_NO_TRANSLATE => {
-            if addr % 8 != 0 {
-                return Err(Errno::EINVAL);
-            }
-            let table = Mfn(addr >> 12);
-            let index = ((addr & 0xfff) / 8) as usize;
-            hv.with_paging(|p| p.update_entry(dom, table, index, req.val))
-        }
-        MMU_MACHPHYS_UPDATE => {
-            let mfn = Mfn(addr >> 12);
+    match MmuRequest::try_from(req)? {
+        MmuRequest::PtUpdate { table, index, val } => hv.with_paging(|p| p.update_entry(dom, table, index, val)),
+        MmuRequest::MachPhys { mfn, pfn } => {
             if !hv.frames.owned_by(mfn, dom) {
                 return Err(Errno::EPERM);
             }
-            hv.set_m2p(mfn, req.val);
+            hv.set_m2p(mfn, pfn);
             Ok(())
         }
-        _ => unreachable!("two-bit command field"),
     }
 }
 
@@ -117,45 +100,36 @@ pub fn mmuext_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64
 }
 
 fn one_mmuext_op(hv: &mut Hypervisor, dom: DomId, op: MmuextOp) -> Result<(), Errno> {
-    let mfn = Mfn(op.arg1);
-    match op.cmd {
-        MMUEXT_PIN_L1_TABLE | MMUEXT_PIN_L2_TABLE | MMUEXT_PIN_L3_TABLE | MMUEXT_PIN_L4_TABLE => {
-            let level = (op.cmd - MMUEXT_PIN_L1_TABLE + 1) as u8;
-            hv.with_paging(|p| p.pin(dom, mfn, level))
-        }
-        MMUEXT_UNPIN_TABLE => {
+    match MmuextCmd::try_from(op)? {
+        MmuextCmd::Pin { mfn, level } => hv.with_paging(|p| p.pin(dom, mfn, level)),
+        MmuextCmd::Unpin { mfn } => {
             hv.with_paging(|p| p.unpin(dom, mfn))?;
             paging::flush_tlb();
             Ok(())
         }
-        MMUEXT_NEW_BASEPTR => new_baseptr(hv, dom, mfn, false),
-        MMUEXT_NEW_USER_BASEPTR => new_baseptr(hv, dom, mfn, true),
-        // One pCPU: local, multi and all flushes are the same operation.
-        MMUEXT_TLB_FLUSH_LOCAL | MMUEXT_TLB_FLUSH_MULTI | MMUEXT_TLB_FLUSH_ALL => {
+        MmuextCmd::NewBaseptr { mfn } => new_baseptr(hv, dom, Some(mfn), false),
+        MmuextCmd::NewUserBaseptr { mfn } => new_baseptr(hv, dom, mfn, true),
+        MmuextCmd::TlbFlush => {
             paging::flush_tlb();
             Ok(())
         }
-        MMUEXT_INVLPG_LOCAL | MMUEXT_INVLPG_MULTI | MMUEXT_INVLPG_ALL => {
-            if !is_canonical(op.arg1) {
-                return Err(Errno::EINVAL);
-            }
-            paging::invlpg(op.arg1);
+        MmuextCmd::Invlpg { va } => {
+            paging::invlpg(va);
             Ok(())
         }
-        _ => Err(Errno::ENOSYS),
     }
 }
 
 /// Switch the vCPU's kernel (or user) root table; the new root takes an L4 type reference and
 /// the old one drops its.
-fn new_baseptr(hv: &mut Hypervisor, dom: DomId, mfn: Mfn, user: bool) -> Result<(), Errno> {
-    if user && mfn.0 == 0 {
+fn new_baseptr(hv: &mut Hypervisor, dom: DomId, mfn: Option<Mfn>, user: bool) -> Result<(), Errno> {
+    let Some(mfn) = mfn else {
         let old = hv.current_vcpu().guest_table_user.take();
         if let Some(old) = old {
             hv.with_paging(|p| p.put_page_and_type(old));
         }
         return Ok(());
-    }
+    };
     hv.with_paging(|p| p.get_page_and_type(dom, mfn, PageType::L4))?;
     let vcpu = hv.current_vcpu();
     let slot = if user { &mut vcpu.guest_table_user } else { &mut vcpu.guest_table };
@@ -170,15 +144,9 @@ fn new_baseptr(hv: &mut Hypervisor, dom: DomId, mfn: Mfn, user: bool) -> Result<
     Ok(())
 }
 
-fn is_canonical(va: u64) -> bool {
-    ((va as i64) << 16 >> 16) as u64 == va
-}
-
 /// The L1 table and slot that map `va` in the current address space.
 fn find_l1_slot(hv: &mut Hypervisor, va: u64) -> Result<(Mfn, usize), Errno> {
-    if !is_canonical(va) || (xen_abi::x86::HYPERVISOR_VIRT_START..xen_abi::x86::HYPERVISOR_VIRT_END).contains(&va) {
-        return Err(Errno::EINVAL);
-    }
+    decode::guest_address(va)?;
     let mut table = hv.current_vcpu().active_table().ok_or(Errno::EINVAL)?;
     let mem = paging::DirectMap;
     for level in (2..=4).rev() {
