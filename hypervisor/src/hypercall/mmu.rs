@@ -21,41 +21,45 @@ fn check_foreigndom(hv: &Hypervisor, foreigndom: u64) -> Result<DomId, Errno> {
     Ok(me)
 }
 
-fn write_done(hv: &mut Hypervisor, done_va: u64, done: u64) -> Result<(), Errno> {
-    if done_va != 0 {
-        hv.write_guest(done_va, &(done as u32))?;
+/// Run a batch of `count` guest structs at `list`, one `op` each, stopping at the first
+/// error; returns how many succeeded (written to `done_va` when non-NULL) and the result.
+fn run_batch<T: zerocopy::FromBytes + zerocopy::IntoBytes>(
+    hv: &mut Hypervisor,
+    list: u64,
+    count: u64,
+    done_va: u64,
+    mut op: impl FnMut(&mut Hypervisor, T) -> Result<(), Errno>,
+) -> (u64, Result<i64, Errno>) {
+    if count > MAX_BATCH {
+        return (0, Err(Errno::EINVAL));
     }
-    Ok(())
+    let size = core::mem::size_of::<T>() as u64;
+    let mut done = 0;
+    let mut result = Ok(0);
+    for i in 0..count {
+        if let Err(e) = hv.read_guest::<T>(list.wrapping_add(i * size)).and_then(|item| op(hv, item)) {
+            result = Err(e);
+            break;
+        }
+        done += 1;
+    }
+    if done_va != 0 {
+        if let Err(e) = hv.write_guest(done_va, &(done as u32)) {
+            result = result.and(Err(e));
+        }
+    }
+    (done, result)
 }
 
 /// `mmu_update(reqs, count, done, foreigndom)`.
 pub fn mmu_update(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [reqs, count, done_va, foreigndom, _] = a.0;
     let dom = check_foreigndom(hv, foreigndom)?;
-    if count > MAX_BATCH {
-        return Err(Errno::EINVAL);
-    }
-    let mut done = 0;
-    let mut result = Ok(0);
-    for i in 0..count {
-        let req: MmuUpdate = match hv.read_guest(reqs + i * 16) {
-            Ok(r) => r,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        };
-        if let Err(e) = one_mmu_update(hv, dom, req) {
-            result = Err(e);
-            break;
-        }
-        done += 1;
-    }
+    let (done, result) = run_batch(hv, reqs, count, done_va, |hv, req: MmuUpdate| one_mmu_update(hv, dom, req));
     if done > 0 {
         // Removed or downgraded mappings must not survive in the TLB (single pCPU: local).
         paging::flush_tlb();
     }
-    write_done(hv, done_va, done)?;
     result
 }
 
@@ -76,27 +80,7 @@ fn one_mmu_update(hv: &mut Hypervisor, dom: DomId, req: MmuUpdate) -> Result<(),
 pub fn mmuext_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [ops, count, done_va, foreigndom, _] = a.0;
     let dom = check_foreigndom(hv, foreigndom)?;
-    if count > MAX_BATCH {
-        return Err(Errno::EINVAL);
-    }
-    let mut done = 0;
-    let mut result = Ok(0);
-    for i in 0..count {
-        let op: MmuextOp = match hv.read_guest(ops + i * 24) {
-            Ok(op) => op,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        };
-        if let Err(e) = one_mmuext_op(hv, dom, op) {
-            result = Err(e);
-            break;
-        }
-        done += 1;
-    }
-    write_done(hv, done_va, done)?;
-    result
+    run_batch(hv, ops, count, done_va, |hv, op: MmuextOp| one_mmuext_op(hv, dom, op)).1
 }
 
 fn one_mmuext_op(hv: &mut Hypervisor, dom: DomId, op: MmuextOp) -> Result<(), Errno> {
