@@ -37,7 +37,8 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
     paging::map_page(&mut alloc, idle_l4, apic_virt, timer::apic_phys_base(), PTE_RW | PTE_PCD | PTE_PWT | PTE_NX, 0);
     let xen_l4_slots = paging::hole_slots(idle_l4);
     let boot_tsc = timer::rdtsc();
-    let (tsc_hz, apic_per_ms) = timer::calibrate(apic_virt, 50);
+    // 20 ms of PIT: about 24k PIT ticks, so the TSC and APIC rates are good to ~0.01%.
+    let (tsc_hz, apic_per_ms) = timer::calibrate(apic_virt, 20);
     let wallclock = timer::rtc_unix_seconds();
     crate::time::init(boot_tsc, tsc_hz, wallclock);
     timer::enable_apic();

@@ -29,9 +29,20 @@ impl DirectMap {
 
     /// Fill a frame with zeroes.
     pub fn zero(mfn: Mfn) {
+        // `rep stosq`: 512 stores per page. The soft-float target's memset works byte by byte,
+        // which made zeroing Dom0's memory most of the boot time.
         // SAFETY: the direct map covers every machine frame the allocator hands out, and the
-        // caller owns `mfn` (a freshly allocated or hypervisor-held frame).
-        unsafe { core::ptr::write_bytes(Self::virt(mfn, 0), 0, 4096) }
+        // caller owns `mfn` (a freshly allocated or hypervisor-held frame); the asm writes
+        // exactly that page and declares the registers it uses.
+        unsafe {
+            core::arch::asm!(
+                "rep stosq",
+                inout("rdi") Self::virt(mfn, 0) => _,
+                inout("rcx") 512u64 => _,
+                in("rax") 0u64,
+                options(nostack, preserves_flags)
+            );
+        }
     }
 }
 
