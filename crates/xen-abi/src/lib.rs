@@ -45,12 +45,15 @@ macro_rules! check_layout {
 }
 
 pub mod console;
+pub mod domctl;
 pub mod domid;
 pub mod elfnote;
 pub mod errno;
 pub mod event;
+pub mod grant_table;
 pub mod hypercall;
 pub mod mm;
+pub mod ring;
 pub mod sched;
 pub mod shared_info;
 pub mod start_info;
@@ -58,6 +61,7 @@ pub mod sysctl;
 pub mod vcpu;
 pub mod version;
 pub mod x86;
+pub mod xs_wire;
 
 /// Size of a (small) page on x86-64.
 pub const PAGE_SIZE: usize = 4096;
