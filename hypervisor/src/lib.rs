@@ -13,6 +13,7 @@ pub mod hypercall;
 pub mod layout;
 pub mod mm;
 pub mod regs;
+pub mod scheduler;
 pub mod time;
 
 #[cfg(target_os = "none")]
