@@ -41,7 +41,9 @@ pub fn leave_to_guest(mut hv: HvGuard, frame: &mut TrapFrame, tick: bool) {
         }
         hv = idle(hv, now, next);
         poll_console(&mut hv);
-        now = self::now();
+        let woke = self::now();
+        hv.current_vcpu().blocked_ns += woke - now;
+        now = woke;
         next = next_deadline(&hv);
     }
     let (d, v) = hv.current;
@@ -180,9 +182,7 @@ fn deliver_events(hv: &mut Hypervisor, frame: &mut TrapFrame) {
 /// Keep `vcpu_time_info` current (cheap: a handful of stores).
 fn refresh_time(hv: &Hypervisor) {
     let (d, v) = hv.current;
-    let tsc = timer::rdtsc();
-    let scale = time::scale();
-    SharedInfoPage(hv.domains[d].shared_info).write_time(v as u32, tsc, time::ns_at(tsc), scale.mul, scale.shift);
+    SharedInfoPage(hv.domains[d].shared_info).refresh_time(v as u32);
 }
 
 /// Switch the current vCPU between guest kernel and guest user mode (Xen's

@@ -63,6 +63,13 @@ impl SharedInfoPage {
         version.store(odd.wrapping_add(1) as u64, Ordering::SeqCst);
     }
 
+    /// Publish the time record as of now.
+    pub fn refresh_time(&self, vcpu: u32) {
+        let tsc = crate::arch::x86_64::timer::rdtsc();
+        let scale = crate::time::scale();
+        self.write_time(vcpu, tsc, crate::time::ns_at(tsc), scale.mul, scale.shift);
+    }
+
     /// Publish the wall clock at system time 0.
     pub fn write_wallclock(&self, sec: u64, nsec: u32) {
         // wc_version @3072 (u32), wc_sec @3076, wc_nsec @3080, wc_sec_hi @3084.

@@ -103,9 +103,7 @@ pub fn build(hv: &mut Hypervisor, kernel: &[u8], module: &[u8], nr_pages: u64, c
     shared.set_upcall_mask(0, true); // no upcalls until the guest has a callback and unmasks
     shared.set_max_pfn(nr_pages);
     shared.write_wallclock(crate::time::boot_wallclock(), 0);
-    let tsc = crate::arch::x86_64::timer::rdtsc();
-    let scale = crate::time::scale();
-    shared.write_time(0, tsc, crate::time::ns_at(tsc), scale.mul, scale.shift);
+    shared.refresh_time(0);
 
     let mut dom = Domain::new(0, "Domain-0", true, shared_info, 1);
     dom.tot_pages = nr_pages;

@@ -62,8 +62,9 @@ pub struct Vcpu {
     pub periodic_ns: u64,
     pub periodic_next: u64,
     pub poll: PollSet,
-    /// Nanoseconds spent running, for `getdomaininfo`/`xl list`.
-    pub cpu_time_ns: u64,
+    /// Nanoseconds spent blocked or polling (the CPU idled for it); with one vCPU per pCPU,
+    /// the rest of system time since boot is its running time.
+    pub blocked_ns: u64,
 }
 
 impl Vcpu {
@@ -86,7 +87,7 @@ impl Vcpu {
             periodic_ns: 0,
             periodic_next: 0,
             poll: PollSet::default(),
-            cpu_time_ns: 0,
+            blocked_ns: 0,
         }
     }
 

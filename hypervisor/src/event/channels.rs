@@ -4,7 +4,7 @@ use crate::mm::{DomId, Errno};
 use alloc::vec::Vec;
 use xen_abi::event::{
     EVTCHNSTAT_CLOSED, EVTCHNSTAT_INTERDOMAIN, EVTCHNSTAT_IPI, EVTCHNSTAT_UNBOUND, EVTCHNSTAT_VIRQ,
-    EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ_CONSOLE, VIRQ_DOM_EXC, VIRQ_TIMER,
+    EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ_TIMER,
 };
 
 /// What a port is bound to.
@@ -134,12 +134,10 @@ impl EventChannels {
     }
 }
 
-/// Global VIRQs Dom0 expects to bind (documented for readers; the table above is generic).
-pub const DOM0_GLOBAL_VIRQS: [u32; 2] = [VIRQ_CONSOLE, VIRQ_DOM_EXC];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xen_abi::event::VIRQ_CONSOLE;
 
     #[test]
     fn virq_binding_rules() {

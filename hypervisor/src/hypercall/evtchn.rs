@@ -37,8 +37,7 @@ pub fn event_channel_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Res
                     event::set_pending(&SharedInfoPage(dom.shared_info), req.port, vcpu);
                     Ok(0)
                 }
-                Some(_) => Err(Errno::EINVAL),
-                None => Err(Errno::EINVAL),
+                _ => Err(Errno::EINVAL),
             }
         }
         EVTCHNOP_UNMASK => {
@@ -64,9 +63,8 @@ pub fn event_channel_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Res
             req.u = words;
             write_back(hv, arg, &req)
         }
-        EVTCHNOP_ALLOC_UNBOUND | EVTCHNOP_BIND_INTERDOMAIN | EVTCHNOP_BIND_PIRQ | EVTCHNOP_BIND_VCPU | EVTCHNOP_RESET => {
-            Err(Errno::ENOSYS)
-        }
+        // alloc_unbound, bind_interdomain, bind_pirq, bind_vcpu, reset and the FIFO commands
+        // arrive with inter-domain channels.
         _ => Err(Errno::ENOSYS),
     }
 }

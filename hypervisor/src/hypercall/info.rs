@@ -27,7 +27,7 @@ pub fn xen_version(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i
         XENVER_CAPABILITIES => write_c_string(hv, arg, CAPABILITIES, XEN_CAPABILITIES_INFO_LEN),
         XENVER_CHANGESET => write_c_string(hv, arg, env!("CARGO_PKG_VERSION").as_bytes(), XEN_CHANGESET_INFO_LEN),
         XENVER_COMPILE_INFO => {
-            let mut info = XenCompileInfo::new_zeroed_info();
+            let mut info: XenCompileInfo = zerocopy::FromZeros::new_zeroed();
             xen_abi::copy_c_string(&mut info.compiler, b"rustc (nightly-2025-06-01)");
             xen_abi::copy_c_string(&mut info.compile_by, b"cargo");
             xen_abi::copy_c_string(&mut info.compile_domain, b"xtask");
@@ -76,15 +76,6 @@ fn write_c_string(hv: &mut Hypervisor, va: u64, s: &[u8], size: usize) -> Result
     xen_abi::copy_c_string(&mut buf, s);
     hv.copy_to_guest(va, &buf)?;
     Ok(0)
-}
-
-trait ZeroedInfo {
-    fn new_zeroed_info() -> Self;
-}
-impl ZeroedInfo for XenCompileInfo {
-    fn new_zeroed_info() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
 }
 
 /// `memory_op(cmd, arg)`: the queries. Reservation changes arrive with DomU building.

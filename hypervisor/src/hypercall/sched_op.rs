@@ -141,13 +141,13 @@ pub fn vcpu_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, 
         }
         VCPUOP_GET_RUNSTATE_INFO => {
             let now = sched::now();
-            let vcpu = &hv.current_domain().vcpus[vcpuid as usize];
-            let running = vcpu.cpu_time_ns.max(if own { now } else { 0 });
+            let blocked = hv.current_domain().vcpus[vcpuid as usize].blocked_ns.min(now);
             let info = VcpuRunstateInfo {
                 state: if own { RUNSTATE_RUNNING } else { RUNSTATE_RUNNABLE },
                 _pad: 0,
                 state_entry_time: now,
-                time: [running, 0, now.saturating_sub(running), 0],
+                // running, runnable, blocked, offline
+                time: [now - blocked, 0, blocked, 0],
             };
             hv.write_guest(arg, &info)?;
             Ok(0)

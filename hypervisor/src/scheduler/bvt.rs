@@ -34,7 +34,7 @@
 //!
 //! BVT has no caps: [`Scheduler::set_params`] accepts only cap 0.
 
-use super::{Decision, ParamError, Resched, SchedParams, Scheduler, VcpuRef, DEFAULT_WEIGHT};
+use super::{Decision, ParamError, Resched, Running, SchedParams, Scheduler, VcpuRef, DEFAULT_WEIGHT};
 use alloc::collections::{BTreeMap, VecDeque};
 use xen_abi::sched::XEN_SCHEDULER_BVT;
 
@@ -121,13 +121,6 @@ impl VcpuInfo {
 
 fn warp_vt(warp: u64) -> i64 {
     i64::try_from(warp.min(MAX_WARP)).unwrap_or(i64::MAX)
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Running {
-    v: VcpuRef,
-    since: u64,
-    until: u64,
 }
 
 /// The BVT scheduler. See the module documentation.
@@ -424,11 +417,7 @@ impl Scheduler for Bvt {
 
     fn cpu_time(&self, v: VcpuRef, now: u64) -> Option<u64> {
         let info = self.vcpus.get(&v)?;
-        let live = match self.running {
-            Some(r) if r.v == v => now.saturating_sub(r.since),
-            _ => 0,
-        };
-        Some(info.cpu_time + live)
+        Some(info.cpu_time + Running::live_ns(self.running, v, now))
     }
 
     fn is_runnable(&self, v: VcpuRef) -> bool {

@@ -42,7 +42,7 @@
 //!   boosted wake-ups preempt at once, as in the original Credit1.
 //! - One pCPU: no load balancing, idler masks or migration.
 
-use super::{mul_div_ceil, Decision, ParamError, Resched, SchedParams, Scheduler, VcpuRef};
+use super::{mul_div_ceil, Decision, ParamError, Resched, Running, SchedParams, Scheduler, VcpuRef};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use xen_abi::sched::XEN_SCHEDULER_CREDIT;
@@ -94,15 +94,6 @@ impl VcpuInfo {
     fn runnable(&self) -> bool {
         !self.blocked && !self.parked
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Running {
-    v: VcpuRef,
-    /// Charged up to here.
-    since: u64,
-    /// The preemption deadline handed out.
-    until: u64,
 }
 
 /// The Credit scheduler. See the module documentation.
@@ -577,11 +568,7 @@ impl Scheduler for Credit {
 
     fn cpu_time(&self, v: VcpuRef, now: u64) -> Option<u64> {
         let info = self.vcpus.get(&v)?;
-        let live = match self.running {
-            Some(r) if r.v == v => now.saturating_sub(r.since),
-            _ => 0,
-        };
-        Some(info.cpu_time + live)
+        Some(info.cpu_time + Running::live_ns(self.running, v, now))
     }
 
     fn is_runnable(&self, v: VcpuRef) -> bool {

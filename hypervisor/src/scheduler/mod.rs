@@ -242,3 +242,23 @@ mod tests {
         assert_eq!(mul_div_ceil(u64::MAX, 3, 1), u64::MAX);
     }
 }
+
+/// What a scheduler has on the CPU: shared by every policy.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Running {
+    pub v: VcpuRef,
+    /// Charged up to here.
+    pub since: u64,
+    /// The preemption deadline handed out.
+    pub until: u64,
+}
+
+impl Running {
+    /// Time `v` has run in the current stretch, if it is the one running.
+    pub fn live_ns(running: Option<Running>, v: VcpuRef, now: u64) -> u64 {
+        match running {
+            Some(r) if r.v == v => now.saturating_sub(r.since),
+            _ => 0,
+        }
+    }
+}
