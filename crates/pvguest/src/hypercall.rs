@@ -148,3 +148,14 @@ pub fn callback_op<T>(cmd: u32, arg: &T) -> i64 {
 pub fn stack_switch(ss: u64, sp: u64) -> i64 {
     call(nr::STACK_SWITCH, [ss, sp, 0, 0, 0])
 }
+
+/// `domctl` (privileged domains only; others get `-EPERM`).
+pub fn domctl(op: &mut xen_abi::domctl::XenDomctl) -> i64 {
+    call(nr::DOMCTL, [op as *mut _ as u64, 0, 0, 0, 0])
+}
+
+/// `update_va_mapping_otherdomain(va, pte, flags, domid)`: map a frame of `domid` (a foreign
+/// mapping; privileged domains only) at `va` of the caller's current address space.
+pub fn update_va_mapping_otherdomain(va: u64, pte: u64, flags: u64, domid: u16) -> i64 {
+    call(nr::UPDATE_VA_MAPPING_OTHERDOMAIN, [va, pte, flags, domid as u64, 0])
+}

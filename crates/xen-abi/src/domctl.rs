@@ -557,6 +557,29 @@ pub struct DomctlHypercallInit {
     pub gmfn: u64,
 }
 
+/// `XEN_DOMCTL_sendtrigger` triggers (`xen_domctl_sendtrigger.trigger`).
+pub const XEN_DOMCTL_SENDTRIGGER_NMI: u32 = 0;
+/// Hard reset.
+pub const XEN_DOMCTL_SENDTRIGGER_RESET: u32 = 1;
+/// INIT IPI.
+pub const XEN_DOMCTL_SENDTRIGGER_INIT: u32 = 2;
+/// Power button (a polite "please power off").
+pub const XEN_DOMCTL_SENDTRIGGER_POWER: u32 = 3;
+/// Sleep button.
+pub const XEN_DOMCTL_SENDTRIGGER_SLEEP: u32 = 4;
+
+/// Argument of `XEN_DOMCTL_sendtrigger` (C `struct xen_domctl_sendtrigger`, 8 B).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct DomctlSendtrigger {
+    /// `XEN_DOMCTL_SENDTRIGGER_*`.
+    pub trigger: u32,
+    /// Target vCPU.
+    pub vcpu: u32,
+}
+
 /// Credit / Credit2 parameters (C `struct xen_domctl_sched_credit`, 4 B;
 /// `xen_domctl_sched_credit2` is identical).  With `putinfo`, Credit takes
 /// weight 0 and cap 0xFFFF as "leave unchanged".
@@ -704,6 +727,7 @@ mod tests {
             cpu_time @ 8, cpu @ 16, _pad1 @ 20,
         });
         check_layout!(DomctlHypercallInit, 8, { gmfn @ 0 });
+        check_layout!(DomctlSendtrigger, 8, { trigger @ 0, vcpu @ 4 });
         check_layout!(DomctlSchedCredit, 4, { weight @ 0, cap @ 2 });
         check_layout!(DomctlSchedRtds, 12, { period @ 0, budget @ 4, flags @ 8 });
         check_layout!(DomctlSchedVcpus, 16, { vcpus @ 0, nr_vcpus @ 8, padding @ 12 });

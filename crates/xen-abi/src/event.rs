@@ -287,6 +287,11 @@ pub const VIRQ_ARGO: u32 = 11;
 pub const VIRQ_ENOMEM: u32 = 12;
 /// VIRQ (per vCPU): PMU interrupt.
 pub const VIRQ_XENPMU: u32 = 13;
+/// Project-local (not in Xen): a polite power-off request, raised by Dom0's
+/// `XEN_DOMCTL_sendtrigger(POWER)` on a PV guest. Interim until XenStore's
+/// `~/control/shutdown`; taken from the architecture-reserved range (`VIRQ_ARCH_7`,
+/// which Xen's x86 code leaves unused).
+pub const VIRQ_SHUTDOWN_REQUEST: u32 = 23;
 /// First architecture-specific VIRQ.
 pub const VIRQ_ARCH_0: u32 = 16;
 /// Architecture-specific VIRQ 1.
@@ -324,7 +329,7 @@ pub const fn virq_kind(virq: u32) -> Option<VirqKind> {
         VIRQ_TIMER | VIRQ_DEBUG | VIRQ_XENOPROF | VIRQ_XENPMU => Some(VirqKind::PerVcpu),
         VIRQ_CONSOLE | VIRQ_DOM_EXC | VIRQ_TBUF | VIRQ_DEBUGGER | VIRQ_CON_RING
         | VIRQ_PCPU_STATE | VIRQ_MEM_EVENT | VIRQ_ENOMEM => Some(VirqKind::Global),
-        VIRQ_ARGO => Some(VirqKind::PerDomain),
+        VIRQ_ARGO | VIRQ_SHUTDOWN_REQUEST => Some(VirqKind::PerDomain),
         _ => None,
     }
 }

@@ -6,6 +6,8 @@ mod hostile;
 mod info;
 mod selftest;
 mod shell_loop;
+#[allow(dead_code)] // until the toolstack (builder, xl commands) uses every wrapper
+pub mod xc;
 
 use pvguest::println;
 use xen_abi::start_info::StartInfo;
