@@ -47,6 +47,9 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
 
     crate::arch::x86_64::power::init(boot_info.rsdp_addr.into_option());
     let (bundle_bytes, cmdline) = boot_bundle(boot_info);
+    if option_str(&cmdline, "guest_console") == Some("serial") {
+        crate::hypercall::console_io::GUEST_TO_SERIAL.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(level) = option_str(&cmdline, "loglvl").and_then(|l| l.parse::<log::LevelFilter>().ok()) {
         log::set_max_level(level);
     }
@@ -62,6 +65,12 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
         cmdline: cmdline.clone(),
         e820,
         m2p_frames,
+        scheduler: choose_scheduler(&cmdline),
+        need_resched: false,
+        sched_deadline: None,
+        wake_check: false,
+        next_domid: 1,
+        orphan_frames: Vec::new(),
     };
     let bundle = match xen_image::Bundle::parse(bundle_bytes) {
         Ok(b) => b,
@@ -77,6 +86,17 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
     let regs = dom0.vcpus[0].regs;
     let l4 = dom0.vcpus[0].guest_table.expect("builder sets CR3");
     hv.domains.push(dom0);
+    // Dom0's vCPU joins the scheduler and is dispatched first.
+    let now = crate::sched::now();
+    let dom0_vcpu = crate::scheduler::VcpuRef::new(0, 0);
+    if let Err(e) = hv.scheduler.add_vcpu(dom0_vcpu, crate::scheduler::SchedParams::default(), now) {
+        fatal(format_args!("scheduler refused Dom0: {e:?}"));
+    }
+    hv.domains[0].vcpus[0].online = true;
+    crate::sched::sync(&mut hv, 0, 0, now);
+    let first = hv.scheduler.schedule(now);
+    hv.sched_deadline = first.run_until;
+    hv.need_resched = false;
     *HV.lock() = Some(hv);
 
     if option_str(&cmdline, "crash_test") == Some("hypervisor") {
@@ -90,6 +110,19 @@ pub fn start(boot_info: &'static mut BootInfo) -> ! {
     log::info!("entering Dom0");
     paging::load_cr3(l4);
     enter_guest(&regs)
+}
+
+/// The scheduler `sched=` names (credit unless told otherwise; an unknown name is reported
+/// and the default used, as Xen does).
+fn choose_scheduler(cmdline: &str) -> alloc::boxed::Box<dyn crate::scheduler::Scheduler> {
+    use crate::scheduler::{from_name, DEFAULT_SCHEDULER};
+    let wanted = option_str(cmdline, "sched").unwrap_or(DEFAULT_SCHEDULER);
+    let scheduler = from_name(wanted).unwrap_or_else(|| {
+        log::warn!("unknown scheduler sched={wanted}: using {DEFAULT_SCHEDULER}");
+        from_name(DEFAULT_SCHEDULER).expect("the default scheduler exists")
+    });
+    log::info!("scheduler: {}", scheduler.name());
+    scheduler
 }
 
 /// Stop with a clear line: the hypervisor cannot run without a Dom0.

@@ -63,6 +63,37 @@ pub static LOG_RING: Mutex<LogRing<LOG_RING_SIZE>> = Mutex::new(LogRing::new());
 pub static INPUT: Mutex<VecDeque<u8>> = Mutex::new(VecDeque::new());
 pub const INPUT_LIMIT: usize = 4096;
 
+/// Longest line kept from a guest before it is cut (a guest that never sends a newline
+/// cannot grow the buffer without bound).
+pub const GUEST_LINE_MAX: usize = 256;
+
+/// Turns a guest's `console_io` writes into whole lines for the log, each prefixed with the
+/// domain as Xen does (`(d3) text`).
+pub fn guest_lines(domid: u16, pending: &mut alloc::vec::Vec<u8>, bytes: &[u8], mut emit: impl FnMut(&[u8])) {
+    for &b in bytes {
+        if b != b'\n' {
+            pending.push(b);
+        }
+        if b == b'\n' || pending.len() >= GUEST_LINE_MAX {
+            let mut line = alloc::vec::Vec::with_capacity(pending.len() + 8);
+            let _ = write!(LineWriter(&mut line), "(d{domid}) ");
+            line.extend_from_slice(pending);
+            line.push(b'\n');
+            emit(&line);
+            pending.clear();
+        }
+    }
+}
+
+struct LineWriter<'a>(&'a mut alloc::vec::Vec<u8>);
+
+impl Write for LineWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// Format `[seconds.micros] LEVEL message\n`.
 pub fn format_line(now_ns: u64, level: log::Level, args: &core::fmt::Arguments, out: &mut impl Write) {
     let _ = writeln!(out, "(XEN) [{:5}.{:06}] {:5} {}", now_ns / 1_000_000_000, now_ns / 1000 % 1_000_000, level, args);
@@ -120,6 +151,23 @@ pub use logger::init;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guest_output_becomes_prefixed_lines() {
+        let mut pending = alloc::vec::Vec::new();
+        let mut lines = std::vec::Vec::new();
+        guest_lines(3, &mut pending, b"hel", |l| lines.push(l.to_vec()));
+        assert!(lines.is_empty());
+        guest_lines(3, &mut pending, b"lo\nworld\n!", |l| lines.push(l.to_vec()));
+        assert_eq!(lines, [b"(d3) hello\n".to_vec(), b"(d3) world\n".to_vec()]);
+        assert_eq!(pending, b"!");
+        let long = [b'x'; GUEST_LINE_MAX + 10];
+        lines.clear();
+        guest_lines(12, &mut pending, &long, |l| lines.push(l.to_vec()));
+        assert_eq!(lines.len(), 1, "cut at the limit");
+        assert_eq!(lines[0].len(), "(d12) ".len() + GUEST_LINE_MAX + 1);
+        assert_eq!(pending.len(), 11);
+    }
 
     #[test]
     fn ring_reads_incrementally_and_reports_overrun() {

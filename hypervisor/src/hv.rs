@@ -7,6 +7,8 @@
 use crate::arch::x86_64::paging::DirectMap;
 use crate::domain::{Domain, Vcpu};
 use crate::mm::{DomId, Errno, FrameAllocator, FrameTable, Mfn, Paging};
+use crate::scheduler::Scheduler;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use spin::{Mutex, MutexGuard};
@@ -30,6 +32,21 @@ pub struct Hypervisor {
     pub e820: Vec<(u64, u64, u32)>,
     /// M2P frames (2 MiB extents are what `XENMEM_machphys_mfn_list` reports).
     pub m2p_frames: Vec<Mfn>,
+    /// The vCPU scheduler (`sched=` on the command line).
+    pub scheduler: Box<dyn Scheduler>,
+    /// Call the scheduler before returning to a guest (a wake-up preempts, or the current
+    /// vCPU stopped).
+    pub need_resched: bool,
+    /// The scheduler wants to run again by this time (end of slice, accounting period).
+    pub sched_deadline: Option<u64>,
+    /// An event or timer fired since the last look: some blocked vCPU may be ready.
+    pub wake_check: bool,
+    /// Id for the next `createdomain` (ids are not reused until they wrap, so a stale
+    /// reference to a destroyed domain can never reach a new one).
+    pub next_domid: DomId,
+    /// Frames of destroyed domains still referenced by a mapping elsewhere; freed once the
+    /// last reference goes (see `domain::destroy`).
+    pub orphan_frames: Vec<Mfn>,
 }
 
 pub static HV: Mutex<Option<Hypervisor>> = Mutex::new(None);
@@ -77,6 +94,15 @@ impl Hypervisor {
 
     pub fn domain_index(&self, id: DomId) -> Option<usize> {
         self.domains.iter().position(|d| d.id == id)
+    }
+
+    /// The domain `id` names from the caller's point of view (`DOMID_SELF` is the caller).
+    pub fn resolve_domid(&self, id: u64) -> Result<usize, Errno> {
+        if id == u64::from(xen_abi::domid::DOMID_SELF) {
+            return Ok(self.current.0);
+        }
+        let id = DomId::try_from(id).map_err(|_| Errno::ESRCH)?;
+        self.domain_index(id).ok_or(Errno::ESRCH)
     }
 
     /// The root page table of the current vCPU's current mode: guest virtual addresses in

@@ -2,6 +2,8 @@
 
 #[cfg(target_os = "none")]
 pub mod dom0;
+#[cfg(target_os = "none")]
+pub mod lifecycle;
 
 use crate::event::EventChannels;
 use crate::mm::{DomId, Mfn};
@@ -62,9 +64,15 @@ pub struct Vcpu {
     pub periodic_ns: u64,
     pub periodic_next: u64,
     pub poll: PollSet,
-    /// Nanoseconds spent blocked or polling (the CPU idled for it); with one vCPU per pCPU,
-    /// the rest of system time since boot is its running time.
+    /// Nanoseconds spent blocked or polling (for `VCPUOP_get_runstate_info`).
     pub blocked_ns: u64,
+    /// When the vCPU last went to sleep (blocked or polling), for `blocked_ns`.
+    pub blocked_since: u64,
+    /// Has a context (Dom0's from the builder, a DomU's from `setvcpucontext`): may run.
+    pub online: bool,
+    /// What the scheduler was last told: runnable (woken) or not (asleep). Kept in step with
+    /// [`Domain::vcpu_wants_cpu`] by `sched::sync`.
+    pub in_run_queue: bool,
 }
 
 impl Vcpu {
@@ -88,6 +96,9 @@ impl Vcpu {
             periodic_next: 0,
             poll: PollSet::default(),
             blocked_ns: 0,
+            blocked_since: 0,
+            online: false,
+            in_run_queue: false,
         }
     }
 
@@ -119,6 +130,12 @@ pub struct Domain {
     pub max_pages: u64,
     pub events: EventChannels,
     pub shutdown: Option<Shutdown>,
+    /// Dom0's pause count (`XEN_DOMCTL_pausedomain`); a new domain starts at 1, as in Xen.
+    pub controller_pause_count: u8,
+    /// The `createdomain` handle (by convention a UUID).
+    pub handle: [u8; 16],
+    /// Console output not yet ended by a newline (see `console::guest_lines`).
+    pub console_pending: Vec<u8>,
 }
 
 impl Domain {
@@ -133,6 +150,20 @@ impl Domain {
             max_pages: 0,
             events: EventChannels::new(nr_vcpus),
             shutdown: None,
+            controller_pause_count: 0,
+            handle: [0; 16],
+            console_pending: Vec::new(),
         }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.controller_pause_count > 0
+    }
+
+    /// Whether vCPU `v` should be in the scheduler's run queue: online, not waiting for an
+    /// event, and its domain neither paused nor shut down.
+    pub fn vcpu_wants_cpu(&self, v: usize) -> bool {
+        let vcpu = &self.vcpus[v];
+        vcpu.online && vcpu.state == RunState::Runnable && !self.is_paused() && self.shutdown.is_none()
     }
 }

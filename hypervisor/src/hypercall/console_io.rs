@@ -4,7 +4,10 @@
 
 use super::Args;
 use crate::arch::x86_64::serial;
-use crate::console::INPUT;
+use crate::console::{INPUT, LOG_RING};
+
+/// `guest_console=serial`: DomU console lines also go to the serial line.
+pub static GUEST_TO_SERIAL: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 use crate::hv::Hypervisor;
 use crate::mm::Errno;
 use crate::regs::TrapFrame;
@@ -25,11 +28,22 @@ pub fn console_io(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i6
                 log::warn!("console_io write from {buffer:#x} len {n}: {e:?}");
                 return Err(e);
             }
-            if !hv.current_domain().privileged {
-                // Only printable text and newlines from unprivileged guests.
-                buf.retain(|&b| b == b'\n' || (0x20..0x7f).contains(&b));
+            let dom = hv.current_domain();
+            if dom.privileged {
+                serial::write_bytes(&buf);
+                return Ok(n as i64);
             }
-            serial::write_bytes(&buf);
+            // Other domains: printable text only, as `(dN) ` lines in the log ring (where
+            // Dom0's `dmesg` and `console NAME` read them); on the serial line too with
+            // `guest_console=serial`.
+            buf.retain(|&b| b == b'\n' || (0x20..0x7f).contains(&b));
+            let to_serial = GUEST_TO_SERIAL.load(core::sync::atomic::Ordering::Relaxed);
+            crate::console::guest_lines(dom.id, &mut dom.console_pending, &buf, |line| {
+                LOG_RING.lock().push(line);
+                if to_serial {
+                    serial::write_bytes(line);
+                }
+            });
             Ok(n as i64)
         }
         CONSOLEIO_READ => {

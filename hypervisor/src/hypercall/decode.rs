@@ -49,16 +49,15 @@ impl TryFrom<MmuUpdate> for MmuRequest {
     }
 }
 
-/// `foreigndom` of `mmu_update`/`mmuext_op`: which domain's frames the batch names. Foreign
-/// frames (the privileged domain builder) are not offered yet, so only the caller itself.
-pub fn own_domain_only(foreigndom: u64, me: u16) -> Result<(), Errno> {
-    let fd = (foreigndom & 0xffff) as u16;
-    let pfd = foreigndom >> 16;
-    if pfd == 0 && (fd == DOMID_SELF || fd == me) {
-        Ok(())
-    } else {
-        Err(Errno::ESRCH)
+/// `foreigndom` of `mmu_update`/`mmuext_op`: the domain whose frames the batch names (bits
+/// 0-15, `DOMID_SELF` for the caller `me`). Bits 16 and up would name another page-table
+/// owner (`pt_owner + 1`), which is not offered: the tables are always the caller's.
+pub fn page_owner(foreigndom: u64, me: u16) -> Result<u16, Errno> {
+    if foreigndom >> 16 != 0 {
+        return Err(Errno::ESRCH);
     }
+    let fd = foreigndom as u16;
+    Ok(if fd == DOMID_SELF { me } else { fd })
 }
 
 /// One `mmuext_op`.
@@ -125,10 +124,10 @@ mod tests {
 
     #[test]
     fn foreigndom_is_self_only() {
-        assert_eq!(own_domain_only(DOMID_SELF as u64, 0), Ok(()));
-        assert_eq!(own_domain_only(3, 3), Ok(()));
-        assert_eq!(own_domain_only(7, 0), Err(Errno::ESRCH));
-        assert_eq!(own_domain_only(1 << 16 | DOMID_SELF as u64, 0), Err(Errno::ESRCH), "PFD set");
+        assert_eq!(page_owner(DOMID_SELF as u64, 0), Ok(0));
+        assert_eq!(page_owner(3, 3), Ok(3));
+        assert_eq!(page_owner(7, 0), Ok(7));
+        assert_eq!(page_owner(1 << 16 | DOMID_SELF as u64, 0), Err(Errno::ESRCH), "PFD set");
     }
 
     #[test]

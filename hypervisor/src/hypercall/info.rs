@@ -78,10 +78,14 @@ fn write_c_string(hv: &mut Hypervisor, va: u64, s: &[u8], size: usize) -> Result
     Ok(0)
 }
 
-/// `memory_op(cmd, arg)`: the queries. Reservation changes arrive with DomU building.
+/// `memory_op(cmd, arg)`: the queries, and reservation changes (a domain's own, or another's
+/// for a privileged caller building it).
 pub fn memory_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [cmd, arg, ..] = a.0;
     match (cmd & MEMOP_CMD_MASK) as u32 {
+        op @ (XENMEM_POPULATE_PHYSMAP | XENMEM_INCREASE_RESERVATION | XENMEM_DECREASE_RESERVATION) => {
+            super::memory::reservation(hv, op, cmd >> MEMOP_EXTENT_SHIFT, arg)
+        }
         XENMEM_MAXIMUM_RAM_PAGE => Ok(hv.max_mfn as i64),
         XENMEM_CURRENT_RESERVATION | XENMEM_MAXIMUM_RESERVATION | XENMEM_MAXIMUM_GPFN => {
             let domid: u16 = hv.read_guest(arg)?;
@@ -194,8 +198,7 @@ pub fn sysctl(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, E
             op.set_payload(&info);
         }
         XEN_SYSCTL_SCHED_ID => {
-            // One vCPU per pCPU with no time sharing: Xen calls that the null scheduler.
-            op.set_payload(&SysctlSchedId { sched_id: xen_abi::sched::XEN_SCHEDULER_NULL });
+            op.set_payload(&SysctlSchedId { sched_id: hv.scheduler.xen_sched_id() });
         }
         _ => return Err(Errno::ENOSYS),
     }

@@ -4,6 +4,7 @@
 
 use super::Args;
 use crate::arch::x86_64::paging;
+use crate::domain::lifecycle;
 use crate::hv::Hypervisor;
 use crate::mm::{DomId, Errno, FrameMemory, Mfn, PageType};
 use crate::regs::TrapFrame;
@@ -14,11 +15,18 @@ use xen_abi::mm::*;
 /// bound them instead, and guests loop on the `done` count).
 const MAX_BATCH: u64 = 4096;
 
-/// The caller's own domain id, after checking `foreigndom` names it.
-fn check_foreigndom(hv: &Hypervisor, foreigndom: u64) -> Result<DomId, Errno> {
+/// The domain whose frames a batch names: the caller's own, or (privileged callers only,
+/// as Xen's XSM default allows) an existing other domain: a foreign mapping.
+fn page_owner(hv: &Hypervisor, foreigndom: u64) -> Result<DomId, Errno> {
     let me = hv.current_domid();
-    decode::own_domain_only(foreigndom, me)?;
-    Ok(me)
+    let owner = decode::page_owner(foreigndom, me)?;
+    if owner != me {
+        hv.domain_index(owner).ok_or(Errno::ESRCH)?;
+        if !hv.domains[hv.current.0].privileged {
+            return Err(Errno::EPERM);
+        }
+    }
+    Ok(owner)
 }
 
 /// Run a batch of `count` guest structs at `list`, one `op` each, stopping at the first
@@ -54,20 +62,23 @@ fn run_batch<T: zerocopy::FromBytes + zerocopy::IntoBytes>(
 /// `mmu_update(reqs, count, done, foreigndom)`.
 pub fn mmu_update(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [reqs, count, done_va, foreigndom, _] = a.0;
-    let dom = check_foreigndom(hv, foreigndom)?;
-    let (done, result) = run_batch(hv, reqs, count, done_va, |hv, req: MmuUpdate| one_mmu_update(hv, dom, req));
+    let pg_owner = page_owner(hv, foreigndom)?;
+    let (done, result) = run_batch(hv, reqs, count, done_va, |hv, req: MmuUpdate| one_mmu_update(hv, pg_owner, req));
     if done > 0 {
         // Removed or downgraded mappings must not survive in the TLB (single pCPU: local).
         paging::flush_tlb();
+        lifecycle::reap_orphans(hv);
     }
     result
 }
 
-fn one_mmu_update(hv: &mut Hypervisor, dom: DomId, req: MmuUpdate) -> Result<(), Errno> {
+/// One request: the table is always the caller's; a new leaf entry maps `pg_owner`'s frame.
+fn one_mmu_update(hv: &mut Hypervisor, pg_owner: DomId, req: MmuUpdate) -> Result<(), Errno> {
+    let me = hv.current_domid();
     match MmuRequest::try_from(req)? {
-        MmuRequest::PtUpdate { table, index, val } => hv.with_paging(|p| p.update_entry(dom, table, index, val)),
+        MmuRequest::PtUpdate { table, index, val } => hv.with_paging(|p| p.update_entry_foreign(me, pg_owner, table, index, val)),
         MmuRequest::MachPhys { mfn, pfn } => {
-            if !hv.frames.owned_by(mfn, dom) {
+            if !hv.frames.owned_by(mfn, pg_owner) {
                 return Err(Errno::EPERM);
             }
             hv.set_m2p(mfn, pfn);
@@ -79,20 +90,29 @@ fn one_mmu_update(hv: &mut Hypervisor, dom: DomId, req: MmuUpdate) -> Result<(),
 /// `mmuext_op(ops, count, done, foreigndom)`.
 pub fn mmuext_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [ops, count, done_va, foreigndom, _] = a.0;
-    let dom = check_foreigndom(hv, foreigndom)?;
-    run_batch(hv, ops, count, done_va, |hv, op: MmuextOp| one_mmuext_op(hv, dom, op)).1
+    let pg_owner = page_owner(hv, foreigndom)?;
+    let result = run_batch(hv, ops, count, done_va, |hv, op: MmuextOp| one_mmuext_op(hv, pg_owner, op)).1;
+    lifecycle::reap_orphans(hv);
+    result
 }
 
-fn one_mmuext_op(hv: &mut Hypervisor, dom: DomId, op: MmuextOp) -> Result<(), Errno> {
-    match MmuextCmd::try_from(op)? {
-        MmuextCmd::Pin { mfn, level } => hv.with_paging(|p| p.pin(dom, mfn, level)),
+/// One op: pins name `pg_owner`'s frames (the builder pins a new domain's tables); the
+/// vCPU's own state (base pointers) only ever the caller's.
+fn one_mmuext_op(hv: &mut Hypervisor, pg_owner: DomId, op: MmuextOp) -> Result<(), Errno> {
+    let me = hv.current_domid();
+    let cmd = MmuextCmd::try_from(op)?;
+    if pg_owner != me && matches!(cmd, MmuextCmd::NewBaseptr { .. } | MmuextCmd::NewUserBaseptr { .. }) {
+        return Err(Errno::EPERM);
+    }
+    match cmd {
+        MmuextCmd::Pin { mfn, level } => hv.with_paging(|p| p.pin(pg_owner, mfn, level)),
         MmuextCmd::Unpin { mfn } => {
-            hv.with_paging(|p| p.unpin(dom, mfn))?;
+            hv.with_paging(|p| p.unpin(pg_owner, mfn))?;
             paging::flush_tlb();
             Ok(())
         }
-        MmuextCmd::NewBaseptr { mfn } => new_baseptr(hv, dom, Some(mfn), false),
-        MmuextCmd::NewUserBaseptr { mfn } => new_baseptr(hv, dom, mfn, true),
+        MmuextCmd::NewBaseptr { mfn } => new_baseptr(hv, me, Some(mfn), false),
+        MmuextCmd::NewUserBaseptr { mfn } => new_baseptr(hv, me, mfn, true),
         MmuextCmd::TlbFlush => {
             paging::flush_tlb();
             Ok(())
@@ -145,11 +165,20 @@ fn find_l1_slot(hv: &mut Hypervisor, va: u64) -> Result<(Mfn, usize), Errno> {
 }
 
 /// `update_va_mapping(va, val, flags)`: one L1 update addressed by virtual address.
-pub fn update_va_mapping(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
+pub fn update_va_mapping(hv: &mut Hypervisor, f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [va, val, flags, ..] = a.0;
-    let dom = hv.current_domid();
+    update_va_mapping_otherdomain(hv, f, Args([va, val, flags, u64::from(xen_abi::domid::DOMID_SELF), 0]))
+}
+
+/// `update_va_mapping_otherdomain(va, val, flags, domid)`: the same, mapping a frame of
+/// `domid` (a foreign mapping; privileged callers only).
+pub fn update_va_mapping_otherdomain(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
+    let [va, val, flags, domid, _] = a.0;
+    let pg_owner = page_owner(hv, domid & 0xffff)?;
+    let me = hv.current_domid();
     let (l1, index) = find_l1_slot(hv, va)?;
-    hv.with_paging(|p| p.update_entry(dom, l1, index, val))?;
+    hv.with_paging(|p| p.update_entry_foreign(me, pg_owner, l1, index, val))?;
+    lifecycle::reap_orphans(hv);
     match flags & UVMF_FLUSHTYPE_MASK {
         UVMF_TLB_FLUSH => paging::flush_tlb(),
         UVMF_INVLPG => paging::invlpg(va),

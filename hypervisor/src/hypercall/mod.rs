@@ -3,7 +3,7 @@
 //! numbers without a handler return `-ENOSYS`.
 
 #[cfg(target_os = "none")]
-mod console_io;
+pub mod console_io;
 pub mod decode;
 #[cfg(target_os = "none")]
 mod table;
@@ -12,7 +12,11 @@ pub use table::{dispatch, implemented, Args};
 #[cfg(target_os = "none")]
 mod cpu;
 #[cfg(target_os = "none")]
+mod domctl;
+#[cfg(target_os = "none")]
 mod evtchn;
+#[cfg(target_os = "none")]
+mod memory;
 #[cfg(target_os = "none")]
 mod info;
 #[cfg(target_os = "none")]

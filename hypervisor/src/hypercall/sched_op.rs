@@ -6,6 +6,7 @@ use crate::hv::Hypervisor;
 use crate::mm::Errno;
 use crate::regs::TrapFrame;
 use crate::sched;
+use crate::scheduler::VcpuRef;
 use crate::shared::SharedInfoPage;
 use alloc::vec::Vec;
 use xen_abi::sched::*;
@@ -18,16 +19,19 @@ const MAX_POLL_PORTS: u32 = 128;
 pub fn sched_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
     let [cmd, arg, ..] = a.0;
     match cmd as u32 {
-        // One vCPU per pCPU for now: yielding returns at once (the tail of the trap still
-        // runs timers and delivers events).
-        SCHEDOP_YIELD => Ok(0),
+        SCHEDOP_YIELD => {
+            let me = VcpuRef::new(hv.current_domid(), hv.current.1 as u32);
+            let answer = hv.scheduler.yield_vcpu(me, sched::now());
+            sched::apply(hv, answer);
+            Ok(0)
+        }
         SCHEDOP_BLOCK => {
             let vcpu_id = hv.current.1 as u32;
             let shared = SharedInfoPage(hv.current_domain().shared_info);
             // Atomically re-enable events and sleep unless one is already pending.
             shared.set_upcall_mask(vcpu_id, false);
             if !shared.upcall_pending(vcpu_id) {
-                hv.current_vcpu().state = RunState::Blocked;
+                sched::block_current(hv, RunState::Blocked);
             }
             Ok(0)
         }
@@ -57,8 +61,14 @@ pub fn sched_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64,
             if req.reason > SHUTDOWN_MAX {
                 return Err(Errno::EINVAL);
             }
-            // Only Dom0 exists until domain creation arrives; it shuts itself down above.
-            Err(Errno::ESRCH)
+            let target = hv.resolve_domid(u64::from(req.domain_id))?;
+            if target == hv.current.0 {
+                sched::domain_shutdown(hv, req.reason);
+            } else {
+                log::info!("d{}: shut down by d{}, reason {}", req.domain_id, hv.current_domid(), req.reason);
+                sched::stop_domain(hv, target, req.reason);
+            }
+            Ok(0)
         }
         _ => Err(Errno::ENOSYS),
     }
@@ -86,7 +96,7 @@ fn poll(hv: &mut Hypervisor, arg: u64) -> Result<i64, Errno> {
     let vcpu = hv.current_vcpu();
     vcpu.poll.ports = ports;
     vcpu.poll.deadline = (req.timeout != 0).then_some(req.timeout);
-    vcpu.state = RunState::Polling;
+    sched::block_current(hv, RunState::Polling);
     Ok(0)
 }
 
@@ -141,13 +151,24 @@ pub fn vcpu_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, 
         }
         VCPUOP_GET_RUNSTATE_INFO => {
             let now = sched::now();
-            let blocked = hv.current_domain().vcpus[vcpuid as usize].blocked_ns.min(now);
+            let me = VcpuRef::new(hv.current_domid(), vcpuid as u32);
+            let running = hv.scheduler.cpu_time(me, now).unwrap_or(0);
+            let vcpu = &hv.current_domain().vcpus[vcpuid as usize];
+            let blocked = vcpu.blocked_ns;
+            let state = match vcpu.state {
+                _ if own => RUNSTATE_RUNNING,
+                RunState::Runnable if vcpu.online => RUNSTATE_RUNNABLE,
+                RunState::Runnable => RUNSTATE_OFFLINE,
+                _ => RUNSTATE_BLOCKED,
+            };
+            // Since boot the vCPU ran, waited blocked, or waited runnable for the rest.
+            let runnable = now.saturating_sub(running).saturating_sub(blocked);
             let info = VcpuRunstateInfo {
-                state: if own { RUNSTATE_RUNNING } else { RUNSTATE_RUNNABLE },
+                state,
                 _pad: 0,
                 state_entry_time: now,
                 // running, runnable, blocked, offline
-                time: [now - blocked, 0, blocked, 0],
+                time: [running, runnable, blocked, 0],
             };
             hv.write_guest(arg, &info)?;
             Ok(0)

@@ -1,6 +1,6 @@
 //! The dispatch table and the register convention.
 
-use super::{console_io, cpu, evtchn, info, mmu, sched_op};
+use super::{console_io, cpu, domctl, evtchn, info, mmu, sched_op};
 use crate::hv::Hypervisor;
 use crate::mm::Errno;
 use crate::regs::TrapFrame;
@@ -35,6 +35,8 @@ static TABLE: [Option<Handler>; TABLE_SIZE] = {
     t[nr::CALLBACK_OP as usize] = Some(cpu::callback_op);
     t[nr::EVENT_CHANNEL_OP as usize] = Some(evtchn::event_channel_op);
     t[nr::SYSCTL as usize] = Some(info::sysctl);
+    t[nr::DOMCTL as usize] = Some(domctl::domctl);
+    t[nr::UPDATE_VA_MAPPING_OTHERDOMAIN as usize] = Some(mmu::update_va_mapping_otherdomain);
     t
 };
 

@@ -133,6 +133,36 @@ impl FrameTable {
         Ok(())
     }
 
+    /// Gives up the allocation reference of a frame of a dying domain that something else
+    /// still references (a foreign mapping): the frame stays owned, unusable by anyone new,
+    /// until its count reaches zero and [`FrameTable::reap`] frees it.
+    pub fn orphan(&mut self, mfn: Mfn) {
+        if let Some(info) = self.get_mut(mfn) {
+            info.ref_count = info.ref_count.saturating_sub(1);
+        }
+    }
+
+    /// If an orphaned frame has lost its last reference, clears it and returns true (the
+    /// caller returns it to the allocator).
+    pub fn reap(&mut self, mfn: Mfn) -> bool {
+        match self.get_mut(mfn) {
+            Some(info) if info.owner.is_some() && info.ref_count == 0 && info.type_count == 0 => {
+                *info = PageInfo::default();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Every frame `dom` owns, in frame order.
+    pub fn owned_frames(&self, dom: DomId) -> impl Iterator<Item = Mfn> + '_ {
+        self.frames
+            .iter()
+            .enumerate()
+            .filter(move |(_, info)| info.owner == Some(dom))
+            .map(|(i, _)| Mfn(i as u64))
+    }
+
     /// Whether `mfn` exists and belongs to `dom`; the ownership test every guest-supplied
     /// frame number goes through.
     pub fn owned_by(&self, mfn: Mfn, dom: DomId) -> bool {

@@ -172,11 +172,13 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
     }
 
     /// Drops a general reference taken with [`Paging::get_page`] (Xen's `put_page`).
-    /// The allocation reference is only dropped by `FrameTable::unassign`.
+    /// The allocation reference is dropped only by `FrameTable::unassign`, or by
+    /// `FrameTable::orphan` when a domain dies while others still map the frame (then the
+    /// last `put_page` leaves the count at zero and the owner of the orphan list frees it).
     pub fn put_page(&mut self, mfn: Mfn) {
         let info = self.frames.get_mut(mfn);
         debug_assert!(
-            info.as_ref().is_some_and(|i| i.ref_count > 1),
+            info.as_ref().is_some_and(|i| i.ref_count > 0),
             "put_page({mfn:?}) without a matching get_page"
         );
         if let Some(info) = info {
@@ -394,13 +396,32 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
         index: usize,
         new: u64,
     ) -> Result<(), Errno> {
+        self.update_entry_foreign(dom, dom, table, index, new)
+    }
+
+    /// [`Paging::update_entry`] where a new L1 entry maps a frame of `pg_owner` rather than
+    /// of the table's owner `pt_owner`: a foreign mapping (Xen's `mmu_update` with
+    /// `foreigndom`, what privileged tools use to build and inspect other domains). Only
+    /// leaf entries may point at the foreign domain; the tables stay `pt_owner`'s. The caller
+    /// checks that `pt_owner` may map `pg_owner`'s memory.
+    pub fn update_entry_foreign(
+        &mut self,
+        pt_owner: DomId,
+        pg_owner: DomId,
+        table: Mfn,
+        index: usize,
+        new: u64,
+    ) -> Result<(), Errno> {
         if index >= L1_PAGETABLE_ENTRIES {
             return Err(Errno::EINVAL);
         }
-        let info = *self.owned_info(dom, table)?;
+        let info = *self.owned_info(pt_owner, table)?;
         match info.ty.table_level() {
-            Some(level) if info.type_count > 0 => self.mod_entry(dom, table, level, index, new),
-            _ => self.plain_write(dom, table, index, new),
+            Some(level) if info.type_count > 0 => {
+                let owner = if level == 1 { pg_owner } else { pt_owner };
+                self.mod_entry(owner, table, level, index, new)
+            }
+            _ => self.plain_write(pt_owner, table, index, new),
         }
     }
 
@@ -413,7 +434,8 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
         Ok(())
     }
 
-    /// Replaces one entry of a validated table (Xen's `mod_l1_entry` .. `mod_l4_entry`).
+    /// Replaces one entry of a validated table (Xen's `mod_l1_entry` .. `mod_l4_entry`);
+    /// `dom` owns what the new entry points to.
     fn mod_entry(
         &mut self,
         dom: DomId,
@@ -470,6 +492,21 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
         info.pinned = false;
         self.put_page_and_type(mfn);
         Ok(())
+    }
+
+    /// Drops what a dying domain's own page tables hold (Xen's `relinquish_memory`): every
+    /// pin on `frames` (the domain's frames) is released, which demotes the tables and drops
+    /// the references their entries held, recursively. The caller has already dropped the
+    /// vCPUs' CR3 references. What remains on each frame afterwards is its allocation
+    /// reference plus whatever other domains hold (foreign mappings).
+    pub fn relinquish(&mut self, dom: DomId, frames: &[Mfn]) {
+        for &mfn in frames {
+            let Ok(info) = self.owned_info(dom, mfn) else { continue };
+            if info.pinned {
+                info.pinned = false;
+                self.put_page_and_type(mfn);
+            }
+        }
     }
 
     // ----- guest virtual memory --------------------------------------------------------
