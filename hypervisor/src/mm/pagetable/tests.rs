@@ -927,3 +927,72 @@ fn random_operations_keep_counts_exact() {
         "successes per kind: {successes:?}"
     );
 }
+
+// ----- foreign mappings and domain teardown --------------------------------------------
+
+/// A pinned tree of `OTHER` (the privileged "builder" domain here): L4 41 -> L3 42 -> L2 43
+/// -> L1 44, with slot 0 free for mapping.
+fn other_tree() -> Env {
+    let mut env = pinned_tree();
+    env.set(41, 0, pte(42, P | RW | U));
+    env.set(42, 0, pte(43, P | RW | U));
+    env.set(43, 0, pte(44, P | RW | U));
+    env.pg().pin(OTHER, Mfn(41), 4).unwrap();
+    env
+}
+
+#[test]
+fn foreign_mapping_takes_references_against_the_page_owner() {
+    let mut env = other_tree();
+    let spare_before = env.counts(SPARE);
+    // As its own frame, OTHER may not map DOM's page...
+    assert_eq!(env.pg().update_entry(OTHER, Mfn(44), 0, pte(SPARE, P | RW | U)), Err(Errno::EBUSY));
+    // ...but it may name DOM as the page owner (the caller checked it is privileged).
+    env.pg().update_entry_foreign(OTHER, DOM, Mfn(44), 0, pte(SPARE, P | RW | U)).unwrap();
+    assert_eq!(env.counts(SPARE), (2, PageType::Writable, 1, false));
+    // A foreign page can never become a page table while writably mapped.
+    assert_eq!(env.pg().pin(DOM, Mfn(SPARE), 1), Err(Errno::EINVAL));
+    // Only leaf entries may point at the foreign domain: its tables stay out of reach.
+    assert_eq!(env.pg().update_entry_foreign(OTHER, DOM, Mfn(43), 1, pte(L1, P | RW | U)), Err(Errno::EINVAL));
+    // And the table written must be the caller's own.
+    assert_eq!(env.pg().update_entry_foreign(DOM, DOM, Mfn(44), 1, pte(SPARE, P | U)), Err(Errno::EINVAL));
+    env.pg().update_entry_foreign(OTHER, DOM, Mfn(44), 0, 0).unwrap();
+    assert_eq!(env.counts(SPARE), spare_before);
+}
+
+#[test]
+fn relinquish_drops_every_reference_a_domain_holds() {
+    let mut env = pinned_tree();
+    env.pg().pin(DOM, Mfn(L2), 2).unwrap();
+    let frames: Vec<Mfn> = env.ft.owned_frames(DOM).collect();
+    assert_eq!(frames.len(), 40);
+    env.pg().relinquish(DOM, &frames);
+    for m in 1..=40 {
+        assert_eq!(env.counts(m), IDLE, "frame {m}");
+        env.ft.unassign(Mfn(m)).unwrap();
+    }
+    assert_eq!(env.ft.owned_frames(DOM).count(), 0);
+}
+
+#[test]
+fn frames_still_mapped_elsewhere_are_orphaned_then_reaped() {
+    let mut env = other_tree();
+    env.pg().update_entry_foreign(OTHER, DOM, Mfn(44), 0, pte(DATA_RO, P | RW | U)).unwrap();
+    let frames: Vec<Mfn> = env.ft.owned_frames(DOM).collect();
+    env.pg().relinquish(DOM, &frames);
+    let mut orphans = Vec::new();
+    for &m in &frames {
+        if env.ft.unassign(m).is_err() {
+            env.ft.orphan(m);
+            orphans.push(m);
+        }
+    }
+    assert_eq!(orphans, [Mfn(DATA_RO)], "only the frame OTHER maps survives");
+    assert!(!env.ft.reap(Mfn(DATA_RO)), "still mapped");
+    // Nobody can take a new reference to the orphan...
+    assert!(env.ft.owned_by(Mfn(DATA_RO), DOM));
+    // ...and when the mapping goes, the frame is free to reuse.
+    env.pg().update_entry_foreign(OTHER, DOM, Mfn(44), 0, 0).unwrap();
+    assert!(env.ft.reap(Mfn(DATA_RO)));
+    assert_eq!(*env.ft.get(Mfn(DATA_RO)).unwrap(), PageInfo::default());
+}
