@@ -12,6 +12,7 @@
 //! - [`kernel`]: validation of a 64-bit x86-64 PV kernel ELF and its Xen notes.
 //! - [`layout`]: the PV start-of-day virtual layout (`public/xen.h`,
 //!   "startofday"), computed the way Xen's PV builders do.
+//! - [`pagetables`]: the bootstrap page tables mapping that layout.
 //!
 //! Every parser here takes untrusted bytes (a DomU kernel is supplied by a
 //! guest's owner), so all of them return typed errors and must never panic.
@@ -26,6 +27,7 @@ pub mod bundle;
 pub mod elfnotes;
 pub mod kernel;
 pub mod layout;
+pub mod pagetables;
 
 #[cfg(test)]
 mod testelf;

@@ -3,7 +3,7 @@
 //! page tables (validated by the same engine that checks every guest update), fill in
 //! `start_info`, the P2M and the hypercall page, and set the initial vCPU registers.
 
-use crate::arch::x86_64::paging::{DirectMap, PTE_PRESENT, PTE_RW, PTE_USER};
+use crate::arch::x86_64::paging::DirectMap;
 use crate::domain::Domain;
 use crate::hv::Hypervisor;
 use crate::mm::{FrameMemory, Mfn, PageType};
@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use xen_abi::start_info::{StartInfo, SIF_INITDOMAIN, SIF_PRIVILEGED, START_INFO_MAGIC};
 use xen_abi::x86::{FLAT_KERNEL_CS, FLAT_KERNEL_SS};
 use xen_image::layout::{Layout, LayoutRequest};
+use xen_image::pagetables::BootstrapTables;
 use xen_image::KernelImage;
 
 /// Why Dom0 could not be built (the hypervisor cannot continue without it).
@@ -130,38 +131,13 @@ pub fn build(hv: &mut Hypervisor, kernel: &[u8], module: &[u8], nr_pages: u64, c
 }
 
 /// Write the bootstrap page tables mapping `[virt_base, end)` onto pfns 0.., with the
-/// page-table frames themselves read-only. Returns the L4's machine frame.
+/// page-table frames themselves read-only (entries from `xen_image::pagetables`, the same
+/// generator Dom0's domain builder uses). Returns the L4's machine frame.
 fn build_page_tables(layout: &Layout, p2m: &[Mfn]) -> Mfn {
     let mut mem = DirectMap;
-    let pt = layout.page_tables;
-    let mut next_table = pt.pfn;
-    let mut take_table = || {
-        let mfn = p2m[next_table as usize];
-        next_table += 1;
-        mfn
-    };
-    let l4 = take_table();
-    let table_flags = PTE_PRESENT | PTE_RW | PTE_USER;
-    let mut va = layout.virt_base;
-    while va < layout.end {
-        let mut table = l4;
-        for level in (2..=4).rev() {
-            let index = ((va >> (12 + 9 * (level - 1))) & 0x1ff) as usize;
-            let entry = mem.read_entry(table, index);
-            table = if entry & PTE_PRESENT != 0 {
-                Mfn((entry & 0x000f_ffff_ffff_f000) >> 12)
-            } else {
-                let next = take_table();
-                mem.write_entry(table, index, next.addr() | table_flags);
-                next
-            };
-        }
-        let pfn = (va - layout.virt_base) / PAGE;
-        let is_page_table = pfn >= pt.pfn && pfn < pt.pfn + pt.pages;
-        let flags = if is_page_table { PTE_PRESENT | PTE_USER } else { PTE_PRESENT | PTE_RW | PTE_USER };
-        mem.write_entry(table, ((va >> 12) & 0x1ff) as usize, p2m[pfn as usize].addr() | flags);
-        va += PAGE;
+    let tables = BootstrapTables::new(layout);
+    for e in tables.entries(|pfn| p2m[pfn as usize].0) {
+        mem.write_entry(p2m[e.table_pfn as usize], e.index, e.value);
     }
-    assert!(next_table <= pt.pfn + pt.pages, "layout reserved too few page-table frames");
-    l4
+    p2m[tables.l4_pfn() as usize]
 }

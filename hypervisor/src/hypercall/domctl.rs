@@ -356,7 +356,7 @@ fn scheduler_op(hv: &mut Hypervisor, d: usize, req: &mut DomctlSchedulerOp) -> R
     let current = hv.scheduler.params(first).ok_or(Errno::ESRCH)?;
     match req.cmd {
         XEN_DOMCTL_SCHEDOP_GETINFO => {
-            req.set_credit(&DomctlSchedCredit { weight: current.weight, cap: current.cap, ..Default::default() });
+            req.set_credit(&DomctlSchedCredit { weight: current.weight, cap: current.cap });
             Ok(())
         }
         XEN_DOMCTL_SCHEDOP_PUTINFO => {
