@@ -1,12 +1,17 @@
 //! The shell: bytes from `console_io(read)` (woken by VIRQ_CONSOLE) through the line editor,
 //! lines through the parser, commands to their handlers. Every failure is one line starting
 //! with `error:` and the prompt comes back.
+//!
+//! Domain shutdowns (VIRQ_DOM_EXC) are acted on while the shell waits for input, with the
+//! report printed above the prompt, and before and after every command.
 
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use dom0_kernel::shell::command::help_text;
 use dom0_kernel::shell::{parse_line, Command, EditorEvent, LineEditor};
 use pvguest::{events, hypercall, print, println};
-use xen_abi::event::VIRQ_CONSOLE;
+use xen_abi::event::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
+use super::xl;
 
 const PROMPT: &str = "dom0# ";
 const MAX_LINE: usize = 200;
@@ -26,6 +31,14 @@ pub fn run() -> ! {
         Ok(p) => p,
         Err(e) => pvguest::console::fatal(format_args!("cannot bind VIRQ_CONSOLE: {e}")),
     };
+    let dom_exc_port = match events::bind_virq(VIRQ_DOM_EXC) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            println!("warning: cannot bind VIRQ_DOM_EXC ({}); domain shutdowns are handled at the next command", super::info::errname(e));
+            None
+        }
+    };
+    xl::set_ports(console_port, dom_exc_port);
     let mut editor = LineEditor::new(MAX_LINE, 32);
     editor.set_prompt(PROMPT);
     let mut out = |bytes: &[u8]| pvguest::console::write_bytes(bytes);
@@ -33,20 +46,76 @@ pub fn run() -> ! {
     READY_NS.store(pvguest::time::now_ns(), core::sync::atomic::Ordering::Relaxed);
     let mut buf = [0u8; 64];
     loop {
-        let n = hypercall::console_read(&mut buf);
-        if n <= 0 {
-            events::wait_until(|| events::take(console_port));
+        let n = read_input(&mut buf);
+        if n == 0 {
+            let mut domain_event = false;
+            events::wait_until(|| {
+                if let Some(p) = dom_exc_port {
+                    domain_event |= events::take(p);
+                }
+                events::take(console_port) || domain_event
+            });
+            if domain_event {
+                // Report above the prompt, then put the line being typed back.
+                let lines = xl::handle_shutdowns();
+                if !lines.is_empty() {
+                    out(b"\r\x1b[K");
+                    for line in lines {
+                        println!("{line}");
+                    }
+                    editor.redraw(&mut out);
+                }
+            }
             continue;
         }
-        for &b in &buf[..n as usize] {
+        for (i, &b) in buf[..n].iter().enumerate() {
             match editor.feed(b, &mut out) {
                 None => continue,
-                Some(EditorEvent::Line(line)) => execute_line(&line),
+                Some(EditorEvent::Line(line)) => {
+                    // What was typed after Enter belongs to whoever reads input next: the
+                    // command itself (`console` waits for Ctrl-], `wait` for Ctrl-C) or the editor.
+                    unread(&buf[i + 1..n]);
+                    execute_line(&line);
+                    editor.start_line(&mut out);
+                    break;
+                }
                 Some(EditorEvent::Interrupt) => {}
                 Some(EditorEvent::TooLong) => println!("error: line too long (at most {MAX_LINE} characters); nothing was run"),
             }
             editor.start_line(&mut out);
         }
+    }
+}
+
+/// Typed bytes read from the hypervisor but not used yet.
+static PENDING: spin::Mutex<VecDeque<u8>> = spin::Mutex::new(VecDeque::new());
+
+/// Typed input: bytes put back with [`unread`] first, then the hypervisor's queue
+/// (`console_io(read)`). Returns how many bytes were stored in `buf` (0: none waiting).
+pub fn read_input(buf: &mut [u8]) -> usize {
+    {
+        let mut pending = PENDING.lock();
+        if !pending.is_empty() {
+            let n = pending.len().min(buf.len());
+            for (slot, b) in buf.iter_mut().zip(pending.drain(..n)) {
+                *slot = b;
+            }
+            return n;
+        }
+    }
+    let n = hypercall::console_read(buf);
+    if n <= 0 {
+        0
+    } else {
+        (n as usize).min(buf.len())
+    }
+}
+
+/// Puts bytes back in front of the input, to be read again by [`read_input`].
+pub fn unread(bytes: &[u8]) {
+    let mut pending = PENDING.lock();
+    for &b in bytes.iter().rev() {
+        pending.push_front(b);
     }
 }
 
@@ -59,8 +128,13 @@ fn execute_line(line: &str) {
         }
     };
     for command in commands {
-        if let Err(e) = execute(command) {
+        xl::report_shutdowns();
+        let result = execute(command);
+        if let Err(e) = &result {
             println!("error: {e}");
+        }
+        xl::report_shutdowns();
+        if result.is_err() {
             // Later commands on the line depended on this one succeeding.
             return;
         }
@@ -77,7 +151,11 @@ fn execute(command: Command) -> CmdResult {
             }
             Ok(())
         }
-        Command::Info => super::info::info(),
+        Command::Info => {
+            super::info::info()?;
+            println!("{:<23}: {}", "nr_domains", xl::nr_domains());
+            Ok(())
+        }
         Command::Version => super::info::version(),
         Command::Dmesg { clear } => super::info::dmesg(clear),
         Command::Uptime => super::info::uptime(),
@@ -98,5 +176,16 @@ fn execute(command: Command) -> CmdResult {
         Command::Selftest => super::selftest::run(),
         Command::Hostile => super::hostile::run(),
         Command::Bench => super::bench::run(),
+        Command::List(domain) => xl::list(domain.as_deref()),
+        Command::Create { config, kernel, overrides, console } => xl::create(config.as_deref(), kernel.as_deref(), &overrides, console),
+        Command::Destroy(domain) => xl::destroy(&domain),
+        Command::Pause(domain) => xl::pause(&domain),
+        Command::Unpause(domain) => xl::unpause(&domain),
+        Command::Shutdown { domain, wait } => xl::shutdown(&domain, wait),
+        Command::RebootDomain(domain) => xl::reboot(&domain),
+        Command::SchedCredit { domain, weight, cap } => xl::sched_credit(domain.as_deref(), weight, cap),
+        Command::VcpuList(domain) => xl::vcpu_list(domain.as_deref()),
+        Command::Wait { domain, timeout_s } => xl::wait(&domain, timeout_s),
+        Command::Console(domain) => xl::console(&domain),
     }
 }

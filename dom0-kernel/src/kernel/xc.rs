@@ -157,7 +157,7 @@ pub fn sched_credit_get(dom: DomId) -> XcResult<DomctlSchedCredit> {
 /// Set weight and/or cap (`None` leaves a value as it is: weight 0 / cap 0xFFFF on the wire).
 pub fn sched_credit_set(dom: DomId, weight: Option<u16>, cap: Option<u16>) -> XcResult<()> {
     let mut arg = DomctlSchedulerOp { sched_id: sched_id()?, cmd: XEN_DOMCTL_SCHEDOP_PUTINFO, u: [0; 16] };
-    arg.set_credit(&DomctlSchedCredit { weight: weight.unwrap_or(0), cap: cap.unwrap_or(0xFFFF), ..Default::default() });
+    arg.set_credit(&DomctlSchedCredit { weight: weight.unwrap_or(0), cap: cap.unwrap_or(0xFFFF) });
     domctl(XEN_DOMCTL_SCHEDULER_OP, dom, &arg).map(drop)
 }
 
@@ -191,4 +191,11 @@ pub fn request_poweroff(dom: DomId) -> XcResult<()> {
 pub fn remote_shutdown(dom: DomId, reason: u32) -> XcResult<()> {
     let arg = SchedRemoteShutdown { domain_id: dom, _pad: 0, reason };
     check(hypercall::sched_op(xen_abi::sched::SCHEDOP_REMOTE_SHUTDOWN, &arg)).map(drop)
+}
+
+/// `XEN_SYSCTL_physinfo`: the host's CPUs and memory (`total_pages`, `free_pages`, ...).
+pub fn physinfo() -> XcResult<xen_abi::sysctl::SysctlPhysinfo> {
+    let mut op = xen_abi::sysctl::XenSysctl::new(xen_abi::sysctl::XEN_SYSCTL_PHYSINFO);
+    check(hypercall::sysctl(&mut op))?;
+    op.payload().ok_or(-xen_abi::errno::EINVAL)
 }

@@ -21,6 +21,7 @@
 //! repeated (the last value wins).
 
 use alloc::borrow::ToOwned;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -50,6 +51,57 @@ pub enum Command {
     Echo(Vec<String>),
     /// `version`.
     Version,
+    /// `list [DOMAIN]`: the domains, `xl list` style.
+    List(Option<String>),
+    /// `create [-c] [--kernel KERNEL] CONFIG [KEY=VALUE...]`. Without
+    /// `--kernel`, `config` names a configuration in the boot bundle; with
+    /// it, there is no file and `overrides` say everything else.
+    Create {
+        /// Configuration name (`idle`, `idle.cfg`, `configs/idle.cfg`).
+        config: Option<String>,
+        /// Kernel path in the bundle (`--kernel`).
+        kernel: Option<String>,
+        /// `KEY=VALUE` settings applied on top of the file.
+        overrides: Vec<String>,
+        /// `-c`: attach to the console afterwards.
+        console: bool,
+    },
+    /// `destroy DOMAIN`.
+    Destroy(String),
+    /// `pause DOMAIN`.
+    Pause(String),
+    /// `unpause DOMAIN`.
+    Unpause(String),
+    /// `shutdown [-w] DOMAIN`: ask the domain to power off.
+    Shutdown {
+        /// The domain (name or id).
+        domain: String,
+        /// `-w`: wait until it is gone.
+        wait: bool,
+    },
+    /// `reboot DOMAIN` (`reboot` alone is [`Command::Reboot`], the machine).
+    RebootDomain(String),
+    /// `sched-credit [-d DOMAIN] [-w WEIGHT] [-c CAP]`: show, or with `-w`
+    /// or `-c` set, a domain's credit scheduler parameters.
+    SchedCredit {
+        /// `-d`: the domain (all domains when showing without it).
+        domain: Option<String>,
+        /// `-w`: new weight, 1..=65535.
+        weight: Option<u16>,
+        /// `-c`: new cap (0 = none; the hypervisor checks the range).
+        cap: Option<u16>,
+    },
+    /// `vcpu-list [DOMAIN]`.
+    VcpuList(Option<String>),
+    /// `wait DOMAIN [TIMEOUT]`: block until the domain is gone.
+    Wait {
+        /// The domain (name or id).
+        domain: String,
+        /// Give up after this many seconds.
+        timeout_s: Option<u32>,
+    },
+    /// `console DOMAIN`: follow the domain's console output.
+    Console(String),
 }
 
 /// A flag a command accepts.
@@ -369,6 +421,126 @@ pub static COMMANDS: &[CommandSpec] = &[
         },
     },
     CommandSpec {
+        name: "list",
+        args: ONE_DOMAIN_OPTIONAL,
+        summary: "List the domains (or one), as xl list does",
+        build: |a| Ok(Command::List(a.get(0).map(str::to_owned))),
+    },
+    CommandSpec {
+        name: "create",
+        args: ArgSpec {
+            names: &["CONFIG", "KEY=VALUE"],
+            min: 1,
+            max: None,
+            flags: &[
+                FlagSpec {
+                    name: "-c",
+                    value: None,
+                    help: "attach to the domain's console once it runs",
+                },
+                FlagSpec {
+                    name: "--kernel",
+                    value: Some("KERNEL"),
+                    help: "boot KERNEL from the boot bundle without a config file",
+                },
+            ],
+            free_text: false,
+        },
+        summary: "Create a domain from configs/CONFIG.cfg, with KEY=VALUE overrides",
+        build: build_create,
+    },
+    CommandSpec {
+        name: "destroy",
+        args: ONE_DOMAIN,
+        summary: "Destroy a domain at once (DOMAIN is a name or an id)",
+        build: |a| Ok(Command::Destroy(domain_arg(a))),
+    },
+    CommandSpec {
+        name: "shutdown",
+        args: ArgSpec {
+            names: &["DOMAIN"],
+            min: 1,
+            max: Some(1),
+            flags: &[FlagSpec {
+                name: "-w",
+                value: None,
+                help: "wait until the domain is gone",
+            }],
+            free_text: false,
+        },
+        summary: "Ask a domain to power off",
+        build: |a| {
+            Ok(Command::Shutdown {
+                domain: domain_arg(a),
+                wait: a.has("-w"),
+            })
+        },
+    },
+    CommandSpec {
+        name: "pause",
+        args: ONE_DOMAIN,
+        summary: "Pause a domain",
+        build: |a| Ok(Command::Pause(domain_arg(a))),
+    },
+    CommandSpec {
+        name: "unpause",
+        args: ONE_DOMAIN,
+        summary: "Unpause a domain",
+        build: |a| Ok(Command::Unpause(domain_arg(a))),
+    },
+    CommandSpec {
+        name: "wait",
+        args: ArgSpec {
+            names: &["DOMAIN", "TIMEOUT"],
+            min: 1,
+            max: Some(2),
+            flags: &[],
+            free_text: false,
+        },
+        summary: "Wait until a domain is gone (Ctrl-C or TIMEOUT seconds give up)",
+        build: build_wait,
+    },
+    CommandSpec {
+        name: "console",
+        args: ONE_DOMAIN,
+        summary: "Show a domain's console output and follow it; Ctrl-] detaches",
+        build: |a| Ok(Command::Console(domain_arg(a))),
+    },
+    CommandSpec {
+        name: "vcpu-list",
+        args: ONE_DOMAIN_OPTIONAL,
+        summary: "List the vCPUs of every domain (or one)",
+        build: |a| Ok(Command::VcpuList(a.get(0).map(str::to_owned))),
+    },
+    CommandSpec {
+        name: "sched-credit",
+        args: ArgSpec {
+            names: &[],
+            min: 0,
+            max: Some(0),
+            flags: &[
+                FlagSpec {
+                    name: "-d",
+                    value: Some("DOMAIN"),
+                    help: "the domain (default: show all)",
+                },
+                FlagSpec {
+                    name: "-w",
+                    value: Some("WEIGHT"),
+                    help: "set the weight (1 to 65535)",
+                },
+                FlagSpec {
+                    name: "-c",
+                    value: Some("CAP"),
+                    help: "set the cap in percent of one CPU (0: none)",
+                },
+            ],
+            free_text: false,
+        },
+        summary: "Show or set credit scheduler weight and cap",
+        build: build_sched_credit,
+    },
+    CommandSpec {
         name: "selftest",
         args: ArgSpec::NONE,
         summary: "Exercise the PV CPU model: traps, timer, page-table rules",
@@ -388,9 +560,20 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "reboot",
-        args: ArgSpec::NONE,
-        summary: "Reboot the machine",
-        build: |_| Ok(Command::Reboot),
+        args: ArgSpec {
+            names: &["DOMAIN"],
+            min: 0,
+            max: Some(1),
+            flags: &[],
+            free_text: false,
+        },
+        summary: "Reboot a domain; with no DOMAIN, reboot the machine",
+        build: |a| {
+            Ok(match a.get(0) {
+                Some(d) => Command::RebootDomain(d.to_owned()),
+                None => Command::Reboot,
+            })
+        },
     },
     CommandSpec {
         name: "poweroff",
@@ -399,6 +582,118 @@ pub static COMMANDS: &[CommandSpec] = &[
         build: |_| Ok(Command::Poweroff),
     },
 ];
+
+/// `DOMAIN` (a name or an id), required.
+const ONE_DOMAIN: ArgSpec = ArgSpec {
+    names: &["DOMAIN"],
+    min: 1,
+    max: Some(1),
+    flags: &[],
+    free_text: false,
+};
+
+/// `[DOMAIN]`.
+const ONE_DOMAIN_OPTIONAL: ArgSpec = ArgSpec {
+    names: &["DOMAIN"],
+    min: 0,
+    max: Some(1),
+    flags: &[],
+    free_text: false,
+};
+
+fn domain_arg(a: &Args<'_>) -> String {
+    a.get(0).unwrap_or_default().to_owned()
+}
+
+fn build_create(a: &Args<'_>) -> Result<Command, ParseError> {
+    let invalid = |message: String| ParseError::InvalidArgument {
+        command: "create",
+        message,
+    };
+    let kernel = a.value("--kernel");
+    let positional = a.positional();
+    let (config, overrides) = match kernel {
+        Some(_) => (None, positional),
+        None => {
+            let (first, rest) = positional.split_first().unwrap_or((&"", &[]));
+            if first.contains('=') {
+                return Err(invalid(format!(
+                    "missing CONFIG before the override '{first}'"
+                )));
+            }
+            (Some((*first).to_owned()), rest)
+        }
+    };
+    if let Some(bad) = overrides.iter().find(|o| !o.contains('=')) {
+        return Err(invalid(format!("expected KEY=VALUE, not '{bad}'")));
+    }
+    Ok(Command::Create {
+        config,
+        kernel: kernel.map(str::to_owned),
+        overrides: overrides.iter().map(|o| (*o).to_owned()).collect(),
+        console: a.has("-c"),
+    })
+}
+
+fn build_wait(a: &Args<'_>) -> Result<Command, ParseError> {
+    let timeout_s = match a.get(1) {
+        None => None,
+        Some(t) => match t.parse::<u32>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(ParseError::InvalidArgument {
+                    command: "wait",
+                    message: format!(
+                        "TIMEOUT must be a whole number of seconds (at least 1), not '{t}'"
+                    ),
+                })
+            }
+        },
+    };
+    Ok(Command::Wait {
+        domain: domain_arg(a),
+        timeout_s,
+    })
+}
+
+fn build_sched_credit(a: &Args<'_>) -> Result<Command, ParseError> {
+    let invalid = |message: String| ParseError::InvalidArgument {
+        command: "sched-credit",
+        message,
+    };
+    // Weight 0 and cap 0xFFFF mean "unchanged" on the wire, so they cannot be asked for.
+    let weight = match a.value("-w") {
+        None => None,
+        Some(w) => match w.parse::<u16>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                return Err(invalid(format!(
+                    "WEIGHT must be a number from 1 to 65535, not '{w}'"
+                )))
+            }
+        },
+    };
+    let cap = match a.value("-c") {
+        None => None,
+        Some(c) => match c.parse::<u16>() {
+            Ok(n) if n < u16::MAX => Some(n),
+            _ => {
+                return Err(invalid(format!(
+                    "CAP must be a number from 0 to 65534, not '{c}'"
+                )))
+            }
+        },
+    };
+    let domain = a.value("-d").map(str::to_owned);
+    if domain.is_none() && (weight.is_some() || cap.is_some()) {
+        return Err(invalid("-w and -c need -d DOMAIN".into()));
+    }
+    Ok(Command::SchedCredit {
+        domain,
+        weight,
+        cap,
+    })
+}
 
 /// Looks a command up by name (case-sensitive, like `xl`).
 pub fn find(name: &str) -> Option<&'static CommandSpec> {
@@ -692,9 +987,189 @@ mod tests {
     }
 
     #[test]
+    fn domain_commands() {
+        let s = |v: &str| String::from(v);
+        assert_eq!(p(&["list"]), Ok(Command::List(None)));
+        assert_eq!(p(&["list", "idle"]), Ok(Command::List(Some(s("idle")))));
+        assert_eq!(p(&["vcpu-list"]), Ok(Command::VcpuList(None)));
+        assert_eq!(p(&["vcpu-list", "3"]), Ok(Command::VcpuList(Some(s("3")))));
+        assert_eq!(p(&["destroy", "x"]), Ok(Command::Destroy(s("x"))));
+        assert_eq!(p(&["pause", "x"]), Ok(Command::Pause(s("x"))));
+        assert_eq!(p(&["unpause", "2"]), Ok(Command::Unpause(s("2"))));
+        assert_eq!(p(&["console", "x"]), Ok(Command::Console(s("x"))));
+        assert_eq!(p(&["reboot"]), Ok(Command::Reboot));
+        assert_eq!(p(&["reboot", "x"]), Ok(Command::RebootDomain(s("x"))));
+        assert_eq!(
+            p(&["shutdown", "x"]),
+            Ok(Command::Shutdown {
+                domain: s("x"),
+                wait: false
+            })
+        );
+        assert_eq!(
+            p(&["shutdown", "-w", "x"]),
+            Ok(Command::Shutdown {
+                domain: s("x"),
+                wait: true
+            })
+        );
+        assert_eq!(
+            p(&["wait", "x"]),
+            Ok(Command::Wait {
+                domain: s("x"),
+                timeout_s: None
+            })
+        );
+        assert_eq!(
+            p(&["wait", "x", "30"]),
+            Ok(Command::Wait {
+                domain: s("x"),
+                timeout_s: Some(30)
+            })
+        );
+        for cmd in ["destroy", "pause", "unpause", "console", "shutdown", "wait"] {
+            assert_eq!(
+                err(&[cmd]),
+                format!(
+                    "{cmd}: missing DOMAIN (usage: {})",
+                    find(cmd).unwrap().usage()
+                )
+            );
+        }
+        assert_eq!(
+            err(&["destroy", "a", "b"]),
+            "destroy: unexpected argument 'b' (usage: destroy DOMAIN)"
+        );
+        assert_eq!(
+            err(&["reboot", "a", "b"]),
+            "reboot: unexpected argument 'b' (usage: reboot [DOMAIN])"
+        );
+        assert_eq!(
+            err(&["wait", "x", "0"]),
+            "wait: TIMEOUT must be a whole number of seconds (at least 1), not '0' (usage: wait DOMAIN [TIMEOUT])"
+        );
+        assert_eq!(
+            err(&["wait", "x", "soon"]),
+            "wait: TIMEOUT must be a whole number of seconds (at least 1), not 'soon' (usage: wait DOMAIN [TIMEOUT])"
+        );
+        assert_eq!(find("shutdown").unwrap().usage(), "shutdown [-w] DOMAIN");
+        assert_eq!(find("list").unwrap().usage(), "list [DOMAIN]");
+    }
+
+    #[test]
+    fn create_command() {
+        let s = |v: &str| String::from(v);
+        assert_eq!(
+            p(&["create", "idle"]),
+            Ok(Command::Create {
+                config: Some(s("idle")),
+                kernel: None,
+                overrides: vec![],
+                console: false
+            })
+        );
+        assert_eq!(
+            p(&["create", "spin", "name=spin2", "weight=512", "-c"]),
+            Ok(Command::Create {
+                config: Some(s("spin")),
+                kernel: None,
+                overrides: vec![s("name=spin2"), s("weight=512")],
+                console: true
+            })
+        );
+        assert_eq!(
+            p(&["create", "--kernel", "tests/tg.elf", "name=x", "extra=a b"]),
+            Ok(Command::Create {
+                config: None,
+                kernel: Some(s("tests/tg.elf")),
+                overrides: vec![s("name=x"), s("extra=a b")],
+                console: false
+            })
+        );
+        assert_eq!(
+            find("create").unwrap().usage(),
+            "create [-c] [--kernel KERNEL] CONFIG [KEY=VALUE...]"
+        );
+        let usage = "(usage: create [-c] [--kernel KERNEL] CONFIG [KEY=VALUE...])";
+        assert_eq!(err(&["create"]), format!("create: missing CONFIG {usage}"));
+        assert_eq!(
+            err(&["create", "name=x"]),
+            format!("create: missing CONFIG before the override 'name=x' {usage}")
+        );
+        assert_eq!(
+            err(&["create", "idle", "spin"]),
+            format!("create: expected KEY=VALUE, not 'spin' {usage}")
+        );
+        assert_eq!(
+            err(&["create", "--kernel", "k.elf", "idle"]),
+            format!("create: expected KEY=VALUE, not 'idle' {usage}")
+        );
+        assert_eq!(
+            err(&["create", "idle", "--kernel"]),
+            format!("create: option '--kernel' needs KERNEL {usage}")
+        );
+    }
+
+    #[test]
+    fn sched_credit_command() {
+        let sc = |d: Option<&str>, w, c| Command::SchedCredit {
+            domain: d.map(String::from),
+            weight: w,
+            cap: c,
+        };
+        assert_eq!(p(&["sched-credit"]), Ok(sc(None, None, None)));
+        assert_eq!(
+            p(&["sched-credit", "-d", "x"]),
+            Ok(sc(Some("x"), None, None))
+        );
+        assert_eq!(
+            p(&["sched-credit", "-d", "x", "-w", "512"]),
+            Ok(sc(Some("x"), Some(512), None))
+        );
+        assert_eq!(
+            p(&["sched-credit", "-c", "50", "-d", "2", "-w", "1"]),
+            Ok(sc(Some("2"), Some(1), Some(50)))
+        );
+        // The hypervisor judges caps it cannot grant.
+        assert_eq!(
+            p(&["sched-credit", "-d", "x", "-c", "101"]),
+            Ok(sc(Some("x"), None, Some(101)))
+        );
+        assert_eq!(
+            p(&["sched-credit", "-d", "x", "-w", "65535", "-c", "0"]),
+            Ok(sc(Some("x"), Some(65535), Some(0)))
+        );
+        let usage = "(usage: sched-credit [-d DOMAIN] [-w WEIGHT] [-c CAP])";
+        assert_eq!(
+            err(&["sched-credit", "-w", "5"]),
+            format!("sched-credit: -w and -c need -d DOMAIN {usage}")
+        );
+        assert_eq!(
+            err(&["sched-credit", "-d", "x", "-w", "0"]),
+            format!("sched-credit: WEIGHT must be a number from 1 to 65535, not '0' {usage}")
+        );
+        assert_eq!(
+            err(&["sched-credit", "-d", "x", "-w", "65536"]),
+            format!("sched-credit: WEIGHT must be a number from 1 to 65535, not '65536' {usage}")
+        );
+        assert_eq!(
+            err(&["sched-credit", "-d", "x", "-c", "-1"]),
+            format!("sched-credit: CAP must be a number from 0 to 65534, not '-1' {usage}")
+        );
+        assert_eq!(
+            err(&["sched-credit", "-d", "x", "-c", "65535"]),
+            format!("sched-credit: CAP must be a number from 0 to 65534, not '65535' {usage}")
+        );
+        assert_eq!(
+            err(&["sched-credit", "x"]),
+            format!("sched-credit: unexpected argument 'x' {usage}")
+        );
+    }
+
+    #[test]
     fn no_argument_commands_reject_arguments() {
         for name in [
-            "info", "uptime", "poweroff", "reboot", "selftest", "hostile", "version",
+            "info", "uptime", "poweroff", "selftest", "hostile", "version",
         ] {
             assert_eq!(
                 p(&[name, "x"]),
@@ -985,7 +1460,7 @@ mod tests {
             .collect();
         assert_eq!(cols.len(), COMMANDS.len());
         assert!(cols.iter().all(|&c| c == cols[0]));
-        assert!(all.contains("  dmesg     Print the hypervisor message buffer\n"));
+        assert!(all.contains("  dmesg         Print the hypervisor message buffer\n"));
 
         assert_eq!(
             help_text(Some("dmesg")).unwrap(),
