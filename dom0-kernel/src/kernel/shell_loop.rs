@@ -185,6 +185,7 @@ fn execute(command: Command) -> CmdResult {
         Command::RebootDomain(domain) => xl::reboot(&domain),
         Command::SchedCredit { domain, weight, cap } => xl::sched_credit(domain.as_deref(), weight, cap),
         Command::VcpuList(domain) => xl::vcpu_list(domain.as_deref()),
+        Command::Xentop { delay_s, iterations } => xl::xentop(delay_s, iterations),
         Command::Wait { domain, timeout_s } => xl::wait(&domain, timeout_s),
         Command::Console(domain) => xl::console(&domain),
     }

@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use dom0_kernel::toolstack::config::{self, ConfigError, DomainConfig, OnEvent, Origin};
 use dom0_kernel::toolstack::console::{domain_line, LineSplitter};
 use dom0_kernel::toolstack::registry::{self, Decision, Managed, Outcome, Phase, Registry};
-use dom0_kernel::toolstack::table;
+use dom0_kernel::toolstack::{table, top};
 use pvguest::{events, hypercall, print, println, time};
 use spin::Mutex;
 use xen_abi::domctl::{DomctlGetdomaininfo, XEN_DOMINF_DYING, XEN_DOMINF_SHUTDOWN, XEN_INVALID_MAX_VCPU_ID};
@@ -329,6 +329,42 @@ pub fn vcpu_list(arg: Option<&str>) -> CmdResult {
         }
     }
     print!("{out}");
+    Ok(())
+}
+
+/// `xentop -d SECONDS -i ITERATIONS` (batch mode): sample every domain's CPU time, sleep,
+/// sample again and print each one's share of the interval. Ctrl-C stops it.
+pub fn xentop(delay_s: u32, iterations: u32) -> CmdResult {
+    let host_kib = xc::physinfo().map_err(|e| format!("cannot read host memory: {}", errname(e)))?.total_pages * 4;
+    let timer = Timer::acquire()?;
+    let sample = || -> Vec<top::Sample> {
+        let reg = REGISTRY.lock();
+        xc::list_domains().iter().map(|d| top::Sample::new(reg.name_of(d.domain), d)).collect()
+    };
+    let mut before = sample();
+    let mut started = time::now_ns();
+    for _ in 0..iterations {
+        let deadline = started + u64::from(delay_s) * NS_PER_SEC;
+        while time::now_ns() < deadline {
+            if input_has(CTRL_C, None) {
+                return Err("interrupted".into());
+            }
+            let now = time::now_ns();
+            sleep_until(&timer, deadline.min(now + WAIT_TICK_NS));
+        }
+        let now_samples = sample();
+        let now = time::now_ns();
+        let mut out = String::from(top::HEADER);
+        out.push('\n');
+        for s in &now_samples {
+            let earlier = before.iter().find(|b| b.domid == s.domid);
+            out.push_str(&top::row(s, earlier, now - started, host_kib));
+            out.push('\n');
+        }
+        print!("{out}");
+        before = now_samples;
+        started = now;
+    }
     Ok(())
 }
 

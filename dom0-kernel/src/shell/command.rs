@@ -93,6 +93,13 @@ pub enum Command {
     },
     /// `vcpu-list [DOMAIN]`.
     VcpuList(Option<String>),
+    /// `xentop [-d SECONDS] [-i ITERATIONS]`: CPU share of every domain over intervals.
+    Xentop {
+        /// `-d`: seconds per interval (1..=3600, default 3).
+        delay_s: u32,
+        /// `-i`: intervals to report (1..=100, default 1).
+        iterations: u32,
+    },
     /// `wait DOMAIN [TIMEOUT]`: block until the domain is gone.
     Wait {
         /// The domain (name or id).
@@ -513,6 +520,29 @@ pub static COMMANDS: &[CommandSpec] = &[
         build: |a| Ok(Command::VcpuList(a.get(0).map(str::to_owned))),
     },
     CommandSpec {
+        name: "xentop",
+        args: ArgSpec {
+            names: &[],
+            min: 0,
+            max: Some(0),
+            flags: &[
+                FlagSpec {
+                    name: "-d",
+                    value: Some("SECONDS"),
+                    help: "length of each interval (default 3)",
+                },
+                FlagSpec {
+                    name: "-i",
+                    value: Some("ITERATIONS"),
+                    help: "number of intervals to report (default 1)",
+                },
+            ],
+            free_text: false,
+        },
+        summary: "Show each domain's CPU share over an interval (batch mode)",
+        build: build_xentop,
+    },
+    CommandSpec {
         name: "sched-credit",
         args: ArgSpec {
             names: &[],
@@ -653,6 +683,25 @@ fn build_wait(a: &Args<'_>) -> Result<Command, ParseError> {
     Ok(Command::Wait {
         domain: domain_arg(a),
         timeout_s,
+    })
+}
+
+fn build_xentop(a: &Args<'_>) -> Result<Command, ParseError> {
+    let number = |flag: &str, default: u32, max: u32, what: &str| -> Result<u32, ParseError> {
+        match a.value(flag) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ParseError::InvalidArgument {
+                    command: "xentop",
+                    message: format!("{what} must be a number from 1 to {max}, not '{v}'"),
+                }),
+            },
+        }
+    };
+    Ok(Command::Xentop {
+        delay_s: number("-d", 3, 3600, "SECONDS")?,
+        iterations: number("-i", 1, 100, "ITERATIONS")?,
     })
 }
 
@@ -992,6 +1041,10 @@ mod tests {
         assert_eq!(p(&["list"]), Ok(Command::List(None)));
         assert_eq!(p(&["list", "idle"]), Ok(Command::List(Some(s("idle")))));
         assert_eq!(p(&["vcpu-list"]), Ok(Command::VcpuList(None)));
+        assert_eq!(p(&["xentop"]), Ok(Command::Xentop { delay_s: 3, iterations: 1 }));
+        assert_eq!(p(&["xentop", "-d", "10", "-i", "2"]), Ok(Command::Xentop { delay_s: 10, iterations: 2 }));
+        assert!(p(&["xentop", "-d", "0"]).is_err());
+        assert!(p(&["xentop", "-i", "x"]).is_err());
         assert_eq!(p(&["vcpu-list", "3"]), Ok(Command::VcpuList(Some(s("3")))));
         assert_eq!(p(&["destroy", "x"]), Ok(Command::Destroy(s("x"))));
         assert_eq!(p(&["pause", "x"]), Ok(Command::Pause(s("x"))));
