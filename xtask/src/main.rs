@@ -5,6 +5,7 @@
 
 mod bench;
 mod build;
+mod domains;
 mod qemu;
 mod run;
 mod scenario;

@@ -1,6 +1,7 @@
 //! QEMU scenarios: the real system booted and driven through its serial console. Each
 //! scenario asserts behaviour (what the shell prints, how QEMU exits), never timings.
 
+use crate::domains;
 use crate::qemu::{Machine, Session};
 use crate::run::{command_failed, BOOT_TIMEOUT, COMMAND_TIMEOUT, PROMPT};
 use anyhow::{bail, Context, Result};
@@ -19,9 +20,16 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "bad shell input: one error line each, prompt returns", run: bad_input },
     Scenario { name: "poweroff ends QEMU with status 0, reboot resets", run: power },
     Scenario { name: "crash paths: hypervisor fault and unhandled Dom0 fault fail the run", run: crash_paths },
+    Scenario { name: "domu lifecycle: create/list/pause/unpause/console/shutdown/reboot/destroy", run: domains::lifecycle },
+    Scenario { name: "domu crashes: each mode isolated, Dom0 told, others carry on", run: domains::crash_isolation },
+    Scenario { name: "domu fairness under credit: 1:2:4 shares, wake-up within a slice", run: domains::fairness_credit },
+    Scenario { name: "domu fairness under bvt: 1:2:4 shares, wake-up within a slice", run: domains::fairness_bvt },
+    Scenario { name: "domu 50 create/destroy cycles: free memory unchanged", run: domains::create_destroy_cycles },
+    Scenario { name: "domu bad configs: one error line each, nothing changed", run: domains::bad_configs },
+    Scenario { name: "test guests: every test guest's verdict", run: domains::test_guests },
 ];
 
-fn boot(image: &Path) -> Result<Session> {
+pub(crate) fn boot(image: &Path) -> Result<Session> {
     let mut machine = Machine::new(image.to_path_buf());
     machine.no_reboot = true;
     let mut s = Session::start(&machine, false)?;
@@ -30,26 +38,26 @@ fn boot(image: &Path) -> Result<Session> {
 }
 
 /// Run one command and return what it printed before the next prompt.
-fn command(s: &mut Session, cmd: &str) -> Result<String> {
+pub(crate) fn command(s: &mut Session, cmd: &str) -> Result<String> {
     s.send(&format!("{cmd}\r"))?;
     s.expect(PROMPT, COMMAND_TIMEOUT).with_context(|| format!("running `{cmd}`"))
 }
 
-fn require(s: &Session, output: &str, what: &str, needle: &str) -> Result<()> {
+pub(crate) fn require(s: &Session, output: &str, what: &str, needle: &str) -> Result<()> {
     if !output.contains(needle) {
         bail!("{what}: expected {needle:?} in:\n{output}\n{}", s.tail(20));
     }
     Ok(())
 }
 
-fn succeeded(s: &Session, cmd: &str, output: &str) -> Result<()> {
+pub(crate) fn succeeded(s: &Session, cmd: &str, output: &str) -> Result<()> {
     if command_failed(output) {
         bail!("`{cmd}` reported a failure:\n{output}\n{}", s.tail(20));
     }
     Ok(())
 }
 
-fn poweroff(mut s: Session) -> Result<()> {
+pub(crate) fn poweroff(mut s: Session) -> Result<()> {
     s.send("poweroff\r")?;
     let status = s.wait_exit(COMMAND_TIMEOUT)?;
     if status != 0 {

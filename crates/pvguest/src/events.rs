@@ -78,6 +78,11 @@ pub fn take(port: u32) -> bool {
     FIRED[(port / 64) as usize % 64].fetch_and(!bit, Ordering::SeqCst) & bit != 0
 }
 
+/// Whether upcalls are masked right now (`vcpu_info.evtchn_upcall_mask`).
+pub fn masked() -> bool {
+    mask_byte().load(Ordering::SeqCst) != 0
+}
+
 /// Enable upcalls, and take any that arrived while they were masked.
 pub fn unmask_events() {
     mask_byte().store(0, Ordering::SeqCst);

@@ -13,5 +13,6 @@ pub mod hypercall;
 pub mod start;
 pub mod time;
 pub mod traps;
+pub mod usermode;
 
 pub use start::start_info;

@@ -26,7 +26,12 @@ static START_INFO: AtomicPtr<StartInfo> = AtomicPtr::new(core::ptr::null_mut());
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
+/// The heap lives in bss, so its size is part of every guest's memory footprint: DomU kernels
+/// take the `small-heap` feature to fit in a few MiB.
+#[cfg(not(feature = "small-heap"))]
 const HEAP_SIZE: usize = 2 * 1024 * 1024;
+#[cfg(feature = "small-heap")]
+const HEAP_SIZE: usize = 256 * 1024;
 #[repr(C, align(4096))]
 struct HeapArea([u8; HEAP_SIZE]);
 static mut HEAP_AREA: HeapArea = HeapArea([0; HEAP_SIZE]);

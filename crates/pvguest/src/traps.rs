@@ -1,7 +1,8 @@
 //! Exceptions and the event upcall, as Xen delivers them to a PV kernel: a bounce frame
 //! (RCX, R11, [error code], RIP, CS, RFLAGS, RSP, SS) on the kernel stack, and a return
 //! through the `iret` hypercall. Faults a kernel provokes on purpose (self-tests) are caught
-//! with [`probe!`], which resumes after the faulting instruction.
+//! with [`probe!`], which resumes after the faulting instruction. Syscalls and exceptions
+//! from guest user mode go to `usermode`.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use xen_abi::x86::{CallbackRegister, TrapInfo, CALLBACKOP_REGISTER, CALLBACKF_MASK_EVENTS, CALLBACKTYPE_EVENT, CALLBACKTYPE_FAILSAFE, FLAT_KERNEL_CS, FLAT_KERNEL_SS, TI_SET_IF};
@@ -38,6 +39,9 @@ pub struct TrapFrame {
 const EVENT_VECTOR: u64 = 0x100;
 /// Pseudo-vector for the failsafe callback.
 const FAILSAFE_VECTOR: u64 = 0x101;
+/// Pseudo-vector for the syscall callback (`syscall` in guest user mode, see `usermode`). Its
+/// bounce frame has the layout of an exception without error code.
+pub(crate) const SYSCALL_VECTOR: u64 = 0x102;
 
 core::arch::global_asm!(
     r#"
@@ -80,6 +84,7 @@ core::arch::global_asm!(
     trap_noerr 19
     trap_noerr 256
     trap_noerr 257
+    trap_noerr 258
 
 pvguest_trap_common:
     push rax
@@ -144,6 +149,12 @@ extern "C" {
     fn pvguest_trap_19();
     fn pvguest_trap_256();
     fn pvguest_trap_257();
+    fn pvguest_trap_258();
+}
+
+/// Entry point for `CALLBACKTYPE_syscall` (registered by `usermode::init`).
+pub(crate) fn syscall_entry() -> u64 {
+    pvguest_trap_258 as usize as u64
 }
 
 /// Where a probed instruction resumes (0: no probe armed).
@@ -197,8 +208,14 @@ extern "C" fn trap_handler(frame: &mut TrapFrame) {
     match frame.vector {
         EVENT_VECTOR => crate::events::handle_upcall(),
         FAILSAFE_VECTOR => crate::console::fatal(format_args!("failsafe callback at {:#x}", frame.rip)),
+        SYSCALL_VECTOR => crate::usermode::handle_syscall(frame),
         vector => {
             let cr2 = if vector == 14 { crate::events::cr2() } else { 0 };
+            if frame.cs & 3 == 3 && crate::usermode::program_running() {
+                // Raised in guest user mode (Xen clears the RPL of CS only in frames from
+                // kernel mode): the user program ends here.
+                crate::usermode::handle_user_fault(frame, vector, cr2);
+            }
             let resume = PVGUEST_PROBE_RESUME.swap(0, Ordering::SeqCst);
             if resume != 0 {
                 PROBE_CR2.store(cr2, Ordering::SeqCst);

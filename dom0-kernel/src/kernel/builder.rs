@@ -238,7 +238,11 @@ impl<'a> DomainImage<'a> {
         si.mod_len = 0;
         si.first_p2m_pfn = l.p2m.pfn;
         si.nr_p2m_frames = l.p2m.pages;
-        si.set_cmd_line(self.cmdline.as_bytes());
+        // Until XenStore's `domid` key exists, a guest learns its id from the command line
+        // (the word is appended only when it fits).
+        let with_id = alloc::format!("{} domid={}", self.cmdline, mem.dom);
+        let line = if with_id.len() < si.cmd_line.len() { with_id.as_str() } else { self.cmdline };
+        si.set_cmd_line(line.trim_start().as_bytes());
         si
     }
 

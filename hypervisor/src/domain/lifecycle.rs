@@ -44,7 +44,7 @@ pub fn create(hv: &mut Hypervisor, nr_vcpus: u32, handle: [u8; 16]) -> Result<Do
             for undo in 0..v {
                 let _ = hv.scheduler.remove_vcpu(VcpuRef::new(id, undo), now);
             }
-            let _ = hv.with_paging(|p| p.put_page_and_type(shared_info));
+            hv.with_paging(|p| p.put_page_and_type(shared_info));
             let _ = hv.frames.unassign(shared_info);
             let _ = hv.alloc.free(shared_info);
             return Err(Errno::EINVAL);

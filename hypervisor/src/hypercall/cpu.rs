@@ -105,8 +105,10 @@ pub fn iret(hv: &mut Hypervisor, frame: &mut TrapFrame, _a: Args) -> Result<i64,
             return Ok(frame.rax as i64);
         }
     };
-    let cs = ctx.cs | 3;
-    let ss = ctx.ss | 3;
+    // Selectors are 16 bits: the bounce frame's CS slot carries the saved upcall mask above
+    // them (bits 32-39), which Xen's 16-bit field never sees.
+    let cs = (ctx.cs & 0xffff) | 3;
+    let ss = (ctx.ss & 0xffff) | 3;
     let to_user = ctx.cs & 3 == 3;
     let valid_selectors = cs == FLAT_RING3_CS64 as u64 && ss == FLAT_RING3_SS64 as u64;
     if !valid_selectors || check_guest_code_address(ctx.rip).is_err() || check_guest_code_address(ctx.rsp).is_err() {

@@ -15,9 +15,8 @@ use xen_abi::event::VIRQ_SHUTDOWN_REQUEST;
 use xen_abi::sched::{XEN_DOMCTL_SCHEDOP_GETINFO, XEN_DOMCTL_SCHEDOP_PUTINFO};
 use xen_abi::x86::*;
 
-const EACCES: Errno = Errno(-(xen_abi::errno::EACCES as i64));
-const EUSERS: Errno = Errno(-(xen_abi::errno::EUSERS as i64));
-const EOPNOTSUPP: Errno = Errno(-(xen_abi::errno::EOPNOTSUPP as i64));
+const EUSERS: Errno = Errno(xen_abi::errno::EUSERS);
+const EOPNOTSUPP: Errno = Errno(xen_abi::errno::EOPNOTSUPP);
 
 /// `domctl(struct xen_domctl *)`.
 pub fn domctl(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
@@ -27,7 +26,7 @@ pub fn domctl(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, E
     let va = a.0[0];
     let mut op: XenDomctl = hv.read_guest(va)?;
     if op.interface_version != XEN_DOMCTL_INTERFACE_VERSION {
-        return Err(EACCES);
+        return Err(Errno::EACCES);
     }
     let copy_back = match op.cmd {
         XEN_DOMCTL_CREATEDOMAIN => {
