@@ -7,7 +7,6 @@ use crate::hv::Hypervisor;
 use crate::mm::Errno;
 use crate::regs::TrapFrame;
 use crate::shared::SharedInfoPage;
-use xen_abi::domid::DOMID_SELF;
 use xen_abi::event::*;
 
 pub fn event_channel_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, Errno> {
@@ -52,12 +51,11 @@ pub fn event_channel_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Res
         }
         EVTCHNOP_STATUS => {
             let mut req: EvtchnStatus = hv.read_guest(arg)?;
-            let me = hv.current_domid();
-            if req.dom != DOMID_SELF && req.dom != me {
-                // Another domain's ports: privileged callers only, and only Dom0 exists yet.
-                return Err(if hv.current_domain().privileged { Errno::ESRCH } else { Errno::EPERM });
+            let d = hv.resolve_domid(u64::from(req.dom))?;
+            if d != hv.current.0 && !hv.current_domain().privileged {
+                return Err(Errno::EPERM); // another domain's ports: privileged callers only
             }
-            let (status, vcpu, words) = hv.current_domain().events.status(req.port)?;
+            let (status, vcpu, words) = hv.domains[d].events.status(req.port)?;
             req.status = status;
             req.vcpu = vcpu;
             req.u = words;

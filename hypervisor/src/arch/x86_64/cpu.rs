@@ -203,7 +203,8 @@ unsafe fn init_syscall() {
     }
 }
 
-/// Write protection in ring 0 (so read-only guest page-table mappings hold for us too), and
+/// Write protection in ring 0 (so read-only guest page-table mappings hold for us too), global
+/// pages off, and
 /// SMEP/SMAP when the CPU has them: the hypervisor never executes or touches guest (user)
 /// pages directly — all guest memory goes through the checked accessors and the direct map.
 ///
@@ -222,6 +223,9 @@ unsafe fn enable_protections() {
             if leaf7.ebx & (1 << 20) != 0 {
                 f.insert(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION);
             }
+            // Guests may set the G bit in their entries; with global pages off it means
+            // nothing, so one domain's mappings can never survive the CR3 switch to another.
+            f.remove(Cr4Flags::PAGE_GLOBAL);
         });
     }
 }
