@@ -174,6 +174,10 @@ fn switch_to(hv: &mut Hypervisor, frame: &mut TrapFrame, next: VcpuRef) -> bool 
     let (cd, cv) = hv.current;
     hv.domains[cd].vcpus[cv].regs = *frame;
     hv.current = (d, v);
+    if !hv.domains[d].vcpus[v].has_run {
+        hv.domains[d].vcpus[v].has_run = true;
+        log::info!("{next}: first guest instruction at {} ns", now());
+    }
     let vcpu = &hv.domains[d].vcpus[v];
     *frame = vcpu.regs;
     cpu::GUEST_IN_KERNEL.store(vcpu.in_kernel, Ordering::Relaxed);

@@ -5,6 +5,9 @@
 //!   `-icount shift=0` (where the virtual TSC advances one tick per instruction).
 //! - Hypervisor entry to Dom0 prompt: system time when the shell is ready (instructions under
 //!   `-icount`), and QEMU start to prompt in wall time.
+//! - Domains: `createdomain` to the DomU's first instruction and to its banner, teardown time
+//!   (instructions under `-icount`, wall time under TCG), and density: how many small idle
+//!   DomUs run at once on the default 1 GiB machine.
 //!
 //! Emulated timings are only meaningful as ratios within one run, or as instruction counts.
 
@@ -48,6 +51,79 @@ fn one_run(machine: &Machine) -> Result<Run> {
     Ok(Run { values, boot_wall_ms })
 }
 
+/// A number that follows `prefix` in `text` (the first occurrence after `from`).
+fn number_after(text: &str, prefix: &str) -> Option<u64> {
+    let at = text.find(prefix)? + prefix.len();
+    text[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// Domain lifecycle figures from one run: system time (instructions under -icount) from the
+/// `createdomain` hypercall to the DomU's first instruction and to its banner, the hypervisor's
+/// teardown time, and the wall time of `create -c` to the banner and of `destroy`.
+struct DomainRun {
+    to_first_ns: u64,
+    to_banner_ns: u64,
+    destroy_ns: u64,
+    banner_wall_ms: u128,
+    destroy_wall_ms: u128,
+}
+
+fn domain_run(machine: &Machine) -> Result<DomainRun> {
+    let mut s = Session::start(machine, false)?;
+    s.expect(PROMPT, BOOT_TIMEOUT)?;
+    let started = Instant::now();
+    s.send("create -c idle name=bench\r")?;
+    s.expect("domu: domid", COMMAND_TIMEOUT).context("waiting for the DomU banner")?;
+    let banner_wall_ms = started.elapsed().as_millis();
+    s.expect(" ns", COMMAND_TIMEOUT)?;
+    s.send("\x1d")?;
+    s.expect(PROMPT, COMMAND_TIMEOUT)?;
+    let started = Instant::now();
+    s.send("destroy bench\r")?;
+    s.expect(PROMPT, COMMAND_TIMEOUT)?;
+    let destroy_wall_ms = started.elapsed().as_millis();
+    let out = s.output();
+    let domid = number_after(&out, "Created domain bench (domid ").context("no domid for the bench domain")?;
+    let created = number_after(&out, &format!("d{domid}: created at ")).context("no creation time in the log")?;
+    let first = number_after(&out, &format!("d{domid}v0: first guest instruction at ")).context("no first-instruction time")?;
+    let banner = number_after(&out, "cmdline \"idle").and(number_after(&out, ", up at ")).context("no banner time")?;
+    let destroy_ns = number_after(&out, &format!("d{domid}: destroyed in ")).context("no destroy time in the log")?;
+    s.send("poweroff\r")?;
+    s.wait_exit(COMMAND_TIMEOUT)?;
+    Ok(DomainRun { to_first_ns: first - created, to_banner_ns: banner - created, destroy_ns, banner_wall_ms, destroy_wall_ms })
+}
+
+/// Memory of each DomU in the density run (MiB).
+const DENSITY_DOMAIN_MIB: u32 = 8;
+
+/// How many 1-vCPU DomUs of [`DENSITY_DOMAIN_MIB`] run at once: create idle domains until the
+/// host says no, then check every one is alive.
+fn density(machine: &Machine) -> Result<(usize, u64)> {
+    let mut s = Session::start(machine, false)?;
+    s.expect(PROMPT, BOOT_TIMEOUT)?;
+    let mut created = 0;
+    for i in 0..400 {
+        s.send(&format!("create idle name=d{i} memory={DENSITY_DOMAIN_MIB} extra=\"idle period=5000\"\r"))?;
+        let out = s.expect(PROMPT, COMMAND_TIMEOUT)?;
+        if !out.contains("Created domain") {
+            break;
+        }
+        created += 1;
+    }
+    s.send("list\r")?;
+    let out = s.expect(PROMPT, COMMAND_TIMEOUT)?;
+    let alive = out.lines().filter(|l| l.starts_with('d') && l.split_whitespace().nth(4).is_some_and(|st| !st.contains('c'))).count();
+    if alive != created {
+        anyhow::bail!("density: created {created} domains but {alive} are alive\n{}", s.tail(20));
+    }
+    s.send("info\r")?;
+    let out = s.expect(PROMPT, COMMAND_TIMEOUT)?;
+    let host_mib = number_after(&out, "total_memory           : ").unwrap_or(0);
+    s.send("poweroff\r")?;
+    s.wait_exit(COMMAND_TIMEOUT)?;
+    Ok((created, host_mib))
+}
+
 fn get(run: &Run, key: &str) -> Result<u64> {
     run.values.get(key).copied().with_context(|| format!("Dom0's bench printed no {key}"))
 }
@@ -83,6 +159,32 @@ pub fn bench(args: &BenchArgs) -> Result<i32> {
     );
     let tcg_ready = get(&tcg, "shell_ready_ns")?;
     let _ = writeln!(table, "| hypervisor entry to Dom0 prompt (TCG system time) | {:.1} ms | — | — |", tcg_ready as f64 / 1e6);
+
+    eprintln!("xtask: bench domains (TCG -icount shift=0, then TCG)");
+    let dom_icount = domain_run(&machine)?;
+    machine.icount = false;
+    let dom_tcg = domain_run(&machine)?;
+    let _ = writeln!(table, "| createdomain to the DomU's first instruction (-icount) | {} instructions | — | — |", dom_icount.to_first_ns);
+    let _ = writeln!(table, "| createdomain to the DomU's banner (-icount) | {} instructions | — | — |", dom_icount.to_banner_ns);
+    let _ = writeln!(
+        table,
+        "| `create -c idle` to the banner, wall (TCG) | {} ms (system time from createdomain: {:.1} ms) | — | — |",
+        dom_tcg.banner_wall_ms,
+        dom_tcg.to_banner_ns as f64 / 1e6
+    );
+    let _ = writeln!(
+        table,
+        "| destroy a 16 MiB DomU: hypervisor teardown (-icount / TCG) | {} instructions / {:.2} ms | — | — |",
+        dom_icount.destroy_ns,
+        dom_tcg.destroy_ns as f64 / 1e6
+    );
+    let _ = writeln!(table, "| `destroy` command, wall (TCG) | {} ms | — | — |", dom_tcg.destroy_wall_ms);
+    eprintln!("xtask: bench density (TCG)");
+    let (count, host_mib) = density(&machine)?;
+    let _ = writeln!(
+        table,
+        "| 1-vCPU DomUs running at once ({DENSITY_DOMAIN_MIB} MiB each, {host_mib} MiB host, Dom0 64 MiB) | {count} | — | — |"
+    );
     println!("{table}");
     if !args.no_record {
         let path = workspace_root().join("docs/benchmarks-latest.md");

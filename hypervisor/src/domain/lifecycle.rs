@@ -55,7 +55,7 @@ pub fn create(hv: &mut Hypervisor, nr_vcpus: u32, handle: [u8; 16]) -> Result<Do
     dom.handle = handle;
     hv.domains.push(dom);
     hv.next_domid = if id + 1 >= DOMID_FIRST_RESERVED { 1 } else { id + 1 };
-    log::info!("d{id}: created ({nr_vcpus} vCPU, paused)");
+    log::info!("d{id}: created at {now} ns ({nr_vcpus} vCPU, paused)");
     Ok(id)
 }
 
@@ -105,7 +105,11 @@ pub fn destroy(hv: &mut Hypervisor, d: usize) -> Result<(), Errno> {
     if hv.current.0 > d {
         hv.current.0 -= 1;
     }
-    log::info!("d{id}: destroyed, {} frames returned, {still_mapped} held by other mappings", frames.len() - still_mapped);
+    log::info!(
+        "d{id}: destroyed in {} ns, {} frames returned, {still_mapped} held by other mappings",
+        sched::now() - now,
+        frames.len() - still_mapped
+    );
     sched::notify_dom0_of_domain_change(hv);
     Ok(())
 }

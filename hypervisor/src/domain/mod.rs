@@ -70,6 +70,8 @@ pub struct Vcpu {
     pub blocked_since: u64,
     /// Has a context (Dom0's from the builder, a DomU's from `setvcpucontext`): may run.
     pub online: bool,
+    /// Has been on the CPU at least once (the first dispatch is logged, for the bench).
+    pub has_run: bool,
     /// What the scheduler was last told: runnable (woken) or not (asleep). Kept in step with
     /// [`Domain::vcpu_wants_cpu`] by `sched::sync`.
     pub in_run_queue: bool,
@@ -98,6 +100,7 @@ impl Vcpu {
             blocked_ns: 0,
             blocked_since: 0,
             online: false,
+            has_run: false,
             in_run_queue: false,
         }
     }
