@@ -93,29 +93,17 @@ fn capabilities(bits: u32) -> String {
 pub fn dmesg(clear: bool) -> CmdResult {
     let mut index = 0u32;
     let mut buf = alloc::vec![0u8; 4096];
+    let failed = |e| format!("cannot read the hypervisor log: {}", errname(e));
     loop {
-        let rc: SysctlReadconsole = sysctl(XEN_SYSCTL_READCONSOLE, |op| {
-            op.set_payload(&SysctlReadconsole {
-                clear: 0,
-                incremental: 1,
-                pad0: 0,
-                pad1: 0,
-                index,
-                buffer: buf.as_mut_ptr() as u64,
-                count: buf.len() as u32,
-                _pad: 0,
-            });
-        })?;
-        if rc.count == 0 {
+        let (n, next) = super::xc::read_console(index, &mut buf, false).map_err(failed)?;
+        if n == 0 {
             break;
         }
-        print!("{}", String::from_utf8_lossy(&buf[..rc.count as usize]));
-        index = rc.index;
+        print!("{}", String::from_utf8_lossy(&buf[..n]));
+        index = next;
     }
     if clear {
-        let _: SysctlReadconsole = sysctl(XEN_SYSCTL_READCONSOLE, |op| {
-            op.set_payload(&SysctlReadconsole { clear: 1, incremental: 1, pad0: 0, pad1: 0, index, buffer: buf.as_mut_ptr() as u64, count: 0, _pad: 0 });
-        })?;
+        super::xc::read_console(index, &mut [], true).map_err(failed)?;
     }
     Ok(())
 }

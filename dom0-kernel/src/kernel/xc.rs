@@ -199,3 +199,23 @@ pub fn physinfo() -> XcResult<xen_abi::sysctl::SysctlPhysinfo> {
     check(hypercall::sysctl(&mut op))?;
     op.payload().ok_or(-xen_abi::errno::EINVAL)
 }
+
+/// `XEN_SYSCTL_readconsole` from ring index `index` (optionally clearing the ring after):
+/// bytes copied into `buf` and the index just past them.
+pub fn read_console(index: u32, buf: &mut [u8], clear: bool) -> XcResult<(usize, u32)> {
+    use xen_abi::sysctl::{SysctlReadconsole, XenSysctl, XEN_SYSCTL_READCONSOLE};
+    let mut op = XenSysctl::new(XEN_SYSCTL_READCONSOLE);
+    op.set_payload(&SysctlReadconsole {
+        clear: u8::from(clear),
+        incremental: 1,
+        pad0: 0,
+        pad1: 0,
+        index,
+        buffer: buf.as_mut_ptr() as u64,
+        count: buf.len() as u32,
+        _pad: 0,
+    });
+    check(hypercall::sysctl(&mut op))?;
+    let rc: SysctlReadconsole = op.payload().ok_or(-ESRCH)?;
+    Ok(((rc.count as usize).min(buf.len()), rc.index))
+}

@@ -24,7 +24,6 @@ use spin::Mutex;
 use xen_abi::domctl::{DomctlGetdomaininfo, XEN_DOMINF_DYING, XEN_DOMINF_SHUTDOWN, XEN_INVALID_MAX_VCPU_ID};
 use xen_abi::errno::{EEXIST, ERESTART};
 use xen_abi::event::{EvtchnClose, EvtchnStatus, EVTCHNOP_CLOSE, EVTCHNOP_STATUS, EVTCHNSTAT_VIRQ, VIRQ_TIMER};
-use xen_abi::sysctl::{SysctlReadconsole, XenSysctl, XEN_SYSCTL_READCONSOLE};
 use xen_image::Bundle;
 
 const NS_PER_SEC: u64 = 1_000_000_000;
@@ -126,24 +125,7 @@ fn bundle() -> Result<Bundle<'static>, String> {
 
 /// `sysctl(readconsole)` from `index`: bytes copied into `buf` and the index after them.
 fn read_log(index: u32, buf: &mut [u8]) -> Result<(usize, u32), String> {
-    let mut op = XenSysctl::new(XEN_SYSCTL_READCONSOLE);
-    op.set_payload(&SysctlReadconsole {
-        clear: 0,
-        incremental: 1,
-        pad0: 0,
-        pad1: 0,
-        index,
-        buffer: buf.as_mut_ptr() as u64,
-        count: buf.len() as u32,
-        _pad: 0,
-    });
-    match hypercall::sysctl(&mut op) {
-        0 => {
-            let rc: SysctlReadconsole = op.payload().ok_or("readconsole: payload too small")?;
-            Ok(((rc.count as usize).min(buf.len()), rc.index))
-        }
-        e => Err(format!("cannot read the hypervisor log: {}", errname(e))),
-    }
+    xc::read_console(index, buf, false).map_err(|e| format!("cannot read the hypervisor log: {}", errname(e)))
 }
 
 /// The index just past the newest byte of the log ring (asking from the far end copies
