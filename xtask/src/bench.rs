@@ -86,7 +86,11 @@ fn domain_run(machine: &Machine) -> Result<DomainRun> {
     let domid = number_after(&out, "Created domain bench (domid ").context("no domid for the bench domain")?;
     let created = number_after(&out, &format!("d{domid}: created at ")).context("no creation time in the log")?;
     let first = number_after(&out, &format!("d{domid}v0: first guest instruction at ")).context("no first-instruction time")?;
-    let banner = number_after(&out, "cmdline \"idle").and(number_after(&out, ", up at ")).context("no banner time")?;
+    let banner = out
+        .lines()
+        .find(|l| l.contains("domu: domid"))
+        .and_then(|l| number_after(l, ", up at "))
+        .context("no banner time")?;
     let destroy_ns = number_after(&out, &format!("d{domid}: destroyed in ")).context("no destroy time in the log")?;
     s.send("poweroff\r")?;
     s.wait_exit(COMMAND_TIMEOUT)?;

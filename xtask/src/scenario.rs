@@ -38,7 +38,18 @@ pub(crate) fn boot(image: &Path) -> Result<Session> {
 }
 
 /// Run one command and return what it printed before the next prompt.
+///
+/// The shell may print a line and a fresh prompt on its own (a domain shut down, crashed or
+/// was restarted), so each command is preceded by an `echo` marker: waiting for the marker's
+/// output consumes any extra prompt, and the command's output is then exactly its own. The
+/// marker is typed with several spaces and printed with one, so the echo of the typed line
+/// cannot match it.
 pub(crate) fn command(s: &mut Session, cmd: &str) -> Result<String> {
+    static MARK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = MARK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.send(&format!("echo sync    {n}.\r"))?;
+    s.expect(&format!("sync {n}."), COMMAND_TIMEOUT).context("resynchronising with the shell")?;
+    s.expect(PROMPT, COMMAND_TIMEOUT).context("resynchronising with the shell")?;
     s.send(&format!("{cmd}\r"))?;
     s.expect(PROMPT, COMMAND_TIMEOUT).with_context(|| format!("running `{cmd}`"))
 }
