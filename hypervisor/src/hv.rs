@@ -145,6 +145,24 @@ impl Hypervisor {
         }
     }
 
+    /// Take a frame back from its owner and return it to the allocator (its M2P entry
+    /// becomes invalid). Refused, changing nothing, while anything still references it.
+    pub fn free_frame(&mut self, mfn: Mfn) -> Result<(), Errno> {
+        self.frames.unassign(mfn)?;
+        self.set_m2p(mfn, u64::MAX);
+        let _ = self.alloc.free(mfn);
+        Ok(())
+    }
+
+    /// Drop the page-table references a vCPU's base pointers hold (kernel and user root).
+    pub fn release_vcpu_tables(&mut self, d: usize, v: usize) {
+        let vcpu = &mut self.domains[d].vcpus[v];
+        let tables = [vcpu.guest_table.take(), vcpu.guest_table_user.take()];
+        for table in tables.into_iter().flatten() {
+            self.with_paging(|p| p.put_page_and_type(table));
+        }
+    }
+
     pub fn free_pages(&self) -> u64 {
         self.alloc.free_count()
     }

@@ -143,3 +143,16 @@ fn map_shared_info() {
 pub fn shared_info() -> *mut SharedInfo {
     addr_of_mut!(SHARED_INFO_PAGE) as *mut SharedInfo
 }
+
+/// Machine frame behind a virtual address of our start-of-day region (`virt_base` maps pfn 0,
+/// as Xen's builders lay it out), through the P2M list in `start_info.mfn_list`.
+pub fn machine_frame(va: u64) -> Option<u64> {
+    let si = start_info();
+    let pfn = va.checked_sub(VIRT_BASE)? / 4096;
+    if pfn >= si.nr_pages {
+        return None;
+    }
+    // SAFETY: the builder maps the P2M list at `mfn_list` with `nr_pages` entries, and
+    // pfn < nr_pages.
+    Some(unsafe { core::ptr::read_volatile((si.mfn_list as *const u64).add(pfn as usize)) })
+}

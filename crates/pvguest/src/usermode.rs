@@ -101,19 +101,6 @@ static KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
 /// How the running program ended, set just before jumping back into `enter`.
 static EXIT: spin::Mutex<Option<Exit>> = spin::Mutex::new(None);
 
-/// Machine frame behind a virtual address of our start-of-day region (`virt_base` maps pfn 0,
-/// as Xen's builders lay it out), through the P2M list in `start_info.mfn_list`.
-pub fn machine_frame(va: u64) -> Option<u64> {
-    let si = crate::start_info();
-    let pfn = va.checked_sub(crate::start::VIRT_BASE)? / PAGE;
-    if pfn >= si.nr_pages {
-        return None;
-    }
-    // SAFETY: the builder maps the P2M list at `mfn_list` with `nr_pages` entries, and
-    // pfn < nr_pages.
-    Some(unsafe { core::ptr::read_volatile((si.mfn_list as *const u64).add(pfn as usize)) })
-}
-
 const TABLE_FLAGS: u64 = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED;
 
 /// Build, pin and install the user page table mapping `regions`, and register the syscall
@@ -130,7 +117,7 @@ pub fn init(regions: &[Region]) -> Result<(), Error> {
     let mut frames = [0u64; 4];
     for (i, frame) in frames.iter_mut().enumerate() {
         table(i).fill(0);
-        *frame = machine_frame(table_va(i)).ok_or(Error::NoMachineFrame(table_va(i)))?;
+        *frame = crate::start::machine_frame(table_va(i)).ok_or(Error::NoMachineFrame(table_va(i)))?;
     }
     table(L4)[index(USER_BASE, 4)] = frames[L3] << 12 | TABLE_FLAGS;
     table(L3)[index(USER_BASE, 3)] = frames[L2] << 12 | TABLE_FLAGS;
@@ -147,7 +134,7 @@ pub fn init(regions: &[Region]) -> Result<(), Error> {
         }
         for off in (0..r.len).step_by(PAGE as usize) {
             let slot = &mut table(L1)[index(r.user_va + off, 1)];
-            let mfn = machine_frame(r.kernel_va + off).ok_or(Error::NoMachineFrame(r.kernel_va + off))?;
+            let mfn = crate::start::machine_frame(r.kernel_va + off).ok_or(Error::NoMachineFrame(r.kernel_va + off))?;
             if *slot != 0 || frames.contains(&mfn) {
                 return Err(Error::BadRegion(*r));
             }

@@ -62,12 +62,9 @@ pub fn scratch_va() -> u64 {
 }
 
 /// Machine frame behind one of our start-of-day virtual addresses (via the P2M list).
+/// Callers pass addresses of our own image (statics, page tables), always in that region.
 pub fn mfn_of(va: u64) -> u64 {
-    let si = pvguest::start_info();
-    let pfn = (va - pvguest::start::VIRT_BASE) / 4096;
-    // SAFETY: the P2M list is mapped at `mfn_list` for nr_pages entries and pfn is in range
-    // for any address of our start-of-day region.
-    unsafe { core::ptr::read_volatile((si.mfn_list as *const u64).add(pfn as usize)) }
+    pvguest::start::machine_frame(va).expect("an address of Dom0's start-of-day region")
 }
 
 /// Put the scratch page's own frame back (read-write), as at boot.

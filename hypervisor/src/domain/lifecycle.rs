@@ -28,8 +28,7 @@ pub fn create(hv: &mut Hypervisor, nr_vcpus: u32, handle: [u8; 16]) -> Result<Do
         hv.with_paging(|p| p.get_page_and_type(id, shared_info, PageType::Writable))
     });
     if let Err(e) = shared_ok {
-        let _ = hv.frames.unassign(shared_info);
-        let _ = hv.alloc.free(shared_info);
+        let _ = hv.free_frame(shared_info);
         return Err(e);
     }
     let shared = SharedInfoPage(shared_info);
@@ -45,8 +44,7 @@ pub fn create(hv: &mut Hypervisor, nr_vcpus: u32, handle: [u8; 16]) -> Result<Do
                 let _ = hv.scheduler.remove_vcpu(VcpuRef::new(id, undo), now);
             }
             hv.with_paging(|p| p.put_page_and_type(shared_info));
-            let _ = hv.frames.unassign(shared_info);
-            let _ = hv.alloc.free(shared_info);
+            let _ = hv.free_frame(shared_info);
             return Err(Errno::EINVAL);
         }
     }
@@ -80,11 +78,7 @@ pub fn destroy(hv: &mut Hypervisor, d: usize) -> Result<(), Errno> {
     for v in 0..hv.domains[d].vcpus.len() {
         let answer = hv.scheduler.remove_vcpu(VcpuRef::new(id, v as u32), now);
         sched::apply(hv, answer);
-        let vcpu = &mut hv.domains[d].vcpus[v];
-        let tables = [vcpu.guest_table.take(), vcpu.guest_table_user.take()];
-        for table in tables.into_iter().flatten() {
-            hv.with_paging(|p| p.put_page_and_type(table));
-        }
+        hv.release_vcpu_tables(d, v);
     }
     let frames: Vec<Mfn> = hv.frames.owned_frames(id).collect();
     hv.with_paging(|p| p.relinquish(id, &frames));
@@ -92,10 +86,7 @@ pub fn destroy(hv: &mut Hypervisor, d: usize) -> Result<(), Errno> {
     hv.with_paging(|p| p.put_page_and_type(shared_info));
     let mut still_mapped = 0;
     for &mfn in &frames {
-        if hv.frames.unassign(mfn).is_ok() {
-            hv.set_m2p(mfn, u64::MAX);
-            let _ = hv.alloc.free(mfn);
-        } else {
+        if hv.free_frame(mfn).is_err() {
             hv.frames.orphan(mfn);
             hv.orphan_frames.push(mfn);
             still_mapped += 1;

@@ -235,12 +235,8 @@ fn read_boxed<T: zerocopy::FromBytes + zerocopy::IntoBytes>(hv: &mut Hypervisor,
 
 /// Take the vCPU offline and drop what its context held.
 fn reset_vcpu(hv: &mut Hypervisor, d: usize, v: usize) {
-    let vcpu = &mut hv.domains[d].vcpus[v];
-    vcpu.online = false;
-    let tables = [vcpu.guest_table.take(), vcpu.guest_table_user.take()];
-    for table in tables.into_iter().flatten() {
-        hv.with_paging(|p| p.put_page_and_type(table));
-    }
+    hv.domains[d].vcpus[v].online = false;
+    hv.release_vcpu_tables(d, v);
     sched::sync_domain(hv, d);
 }
 

@@ -89,9 +89,7 @@ fn take_frame(hv: &mut Hypervisor, d: usize, mfn: Mfn) -> Result<(), Errno> {
     if !hv.frames.owned_by(mfn, hv.domains[d].id) || mfn == hv.domains[d].shared_info {
         return Err(Errno::EINVAL);
     }
-    hv.frames.unassign(mfn)?;
-    hv.set_m2p(mfn, u64::MAX);
-    let _ = hv.alloc.free(mfn);
-    hv.domains[d].tot_pages -= 1;
+    hv.free_frame(mfn)?;
+    hv.domains[d].tot_pages = hv.domains[d].tot_pages.saturating_sub(1);
     Ok(())
 }

@@ -47,7 +47,7 @@ fn guest_main(si: &'static StartInfo) -> ! {
     // A no-op request (our own page's M2P entry set to what it is), once on behalf of Dom0,
     // which must be refused, and once for ourselves as the control.
     let va = addr_of!(PAGE) as u64;
-    match pvguest::usermode::machine_frame(va) {
+    match pvguest::start::machine_frame(va) {
         Some(mfn) => {
             let pfn = (va - pvguest::start::VIRT_BASE) / 4096;
             let req = [MmuUpdate { ptr: mfn << 12 | MMU_MACHPHYS_UPDATE, val: pfn }];
