@@ -44,8 +44,6 @@ pub fn leave_to_guest(mut hv: HvGuard, frame: &mut TrapFrame, tick: bool) {
         if hv.wake_check {
             wake_ready_vcpus(&mut hv, now);
         }
-        let (d, v) = hv.current;
-        sync(&mut hv, d, v, now);
         if !decision_due(&hv, now) {
             break;
         }
@@ -87,7 +85,8 @@ fn decision_due(hv: &Hypervisor, now: u64) -> bool {
 }
 
 /// Tell the scheduler about a change in whether vCPU `v` of domain index `d` wants the CPU
-/// (it blocked, woke, was paused, unpaused, shut down); a no-op when nothing changed.
+/// (it blocked, woke, was paused, unpaused, shut down); a no-op when nothing changed. Every
+/// such change calls it where it happens, so the return path need not.
 pub fn sync(hv: &mut Hypervisor, d: usize, v: usize, now: u64) {
     let wants = hv.domains[d].vcpu_wants_cpu(v);
     let id = hv.domains[d].id;
@@ -146,9 +145,12 @@ fn wake_ready_vcpus(hv: &mut Hypervisor, now: u64) {
 
 /// Put the current vCPU to sleep until an event (`SCHEDOP_block`) or one of its poll ports.
 pub fn block_current(hv: &mut Hypervisor, state: RunState) {
+    let now = now();
     let vcpu = hv.current_vcpu();
     vcpu.state = state;
-    vcpu.blocked_since = now();
+    vcpu.blocked_since = now;
+    let (d, v) = hv.current;
+    sync(hv, d, v, now);
     // The event may already be there (a VIRQ raised on the way in): look once more.
     hv.wake_check = true;
 }
