@@ -1,25 +1,42 @@
-//! DomU: the unprivileged PV kernel. It prints a banner and runs the workload its command
-//! line names (see `domu_kernel::cmdline`): idling on its timer, spinning, crashing on
-//! purpose, or shutting down after a while. Every workload honours a polite power-off request
-//! (`VIRQ_SHUTDOWN_REQUEST`).
+//! DomU: the unprivileged PV kernel. It prints a banner, connects to XenStore, and runs the
+//! workload its command line names (see `domu_kernel::cmdline`): idling on its timer,
+//! spinning, crashing on purpose, shutting down after a while, echoing console input, or
+//! probing and timing XenStore. Every workload honours the toolstack's power requests
+//! (`control/shutdown`, with `VIRQ_SHUTDOWN_REQUEST` as a fallback; see `power`).
+//!
+//! The host-testable logic lives in the library (`cmdline`, `control`, `lines`); the modules
+//! below are the guest side. A new workload: a `Workload` variant in `cmdline.rs`, a module
+//! with a `run(.., power: &Power) -> !`, and one arm in [`run_workload`].
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+mod echo;
+mod grant_bench;
+mod pages;
+mod power;
+mod sleep;
+mod vping;
+mod xs_bench;
+mod xs_probe;
+
 use domu_kernel::cmdline::{self, CrashMode, ExitReason, Shown, ShownDomid, Workload};
-use pvguest::{events, hypercall, println, time};
-use xen_abi::event::{VIRQ_SHUTDOWN_REQUEST, VIRQ_TIMER};
-use xen_abi::sched::{SHUTDOWN_CRASH, SHUTDOWN_POWEROFF};
+use power::Power;
+use pvguest::{hypercall, println, time, xenstore};
+use sleep::{Wake, NS_PER_MS, NS_PER_S};
+use xen_abi::sched::SHUTDOWN_CRASH;
 use xen_abi::start_info::StartInfo;
 
-const NS_PER_MS: u64 = 1_000_000;
-const NS_PER_S: u64 = 1_000_000_000;
 /// `spin` reports this often (system time).
 const SPIN_REPORT_NS: u64 = 2 * NS_PER_S;
-/// `spin` looks at the clock and the shutdown port once per this many iterations.
+/// `spin` looks at the clock and for power requests once per this many iterations.
 const SPIN_CHECK_EVERY: u64 = 4096;
 
 #[no_mangle]
 fn guest_main(si: &'static StartInfo) -> ! {
+    // Everything from the banner on goes to the PV console (Dom0's `console` command).
+    pvguest::console::init();
     let line = core::str::from_utf8(xen_abi::c_string_bytes(&si.cmd_line)).unwrap_or("");
     // The system time of the banner lets the bench measure create-to-banner.
     println!(
@@ -29,20 +46,42 @@ fn guest_main(si: &'static StartInfo) -> ! {
         Shown(line),
         time::now_ns()
     );
-    let shutdown_port = match events::bind_virq(VIRQ_SHUTDOWN_REQUEST) {
-        Ok(port) => Some(port),
-        Err(rc) => {
-            println!("domu: cannot bind VIRQ_SHUTDOWN_REQUEST (error {rc}); power-off requests will be missed");
-            None
-        }
-    };
-    match cmdline::workload(line) {
-        Workload::Idle { period_ms } => idle(period_ms, shutdown_port),
-        Workload::Spin => spin(shutdown_port),
+    let xenstore_up = connect_xenstore(line);
+    let power = Power::setup(xenstore_up);
+    run_workload(si, cmdline::workload(line), &power)
+}
+
+/// Connect to XenStore and say who it says we are (domid and name fall back to the command
+/// line and `?`).
+fn connect_xenstore(line: &str) -> bool {
+    if let Err(e) = xenstore::init() {
+        println!("domu: no XenStore ({e}); power requests only through VIRQ_SHUTDOWN_REQUEST");
+        return false;
+    }
+    let domid = xenstore::read("domid").ok().and_then(|d| d.parse().ok()).or(cmdline::domid(line));
+    let name = xenstore::read("name").unwrap_or_else(|_| "?".into());
+    println!("domu: xenstore connected, domid {}, name \"{name}\"", ShownDomid(domid));
+    true
+}
+
+fn run_workload(si: &StartInfo, workload: Workload, power: &Power) -> ! {
+    match workload {
+        Workload::Idle { period_ms } => idle(period_ms, power),
+        Workload::Spin => spin(power),
         Workload::Crash(mode) => crash(si, mode),
-        Workload::Exit { secs, reason } => exit(secs, reason, shutdown_port),
+        Workload::Exit { secs, reason } => exit(secs, reason, power),
+        Workload::Echo => echo::run(power),
+        Workload::XsProbe { peer } => xs_probe::run(peer, power),
+        Workload::XsBench { reads } => xs_bench::run(reads, power),
+        Workload::VpingBack => vping::back(power),
+        Workload::VpingFront { round_trips, hostile } => vping::front(round_trips, hostile, power),
+        Workload::GrantBench { copies } => grant_bench::run(copies, power),
         Workload::BadOption(word) => {
             println!("domu: bad workload option \"{word}\"");
+            shutdown(SHUTDOWN_CRASH)
+        }
+        Workload::MissingOption { workload, option } => {
+            println!("domu: workload \"{workload}\" needs {option}=...");
             shutdown(SHUTDOWN_CRASH)
         }
         Workload::Unknown(word) => {
@@ -63,57 +102,14 @@ fn shutdown(reason: u32) -> ! {
     }
 }
 
-fn shutdown_requested(port: Option<u32>) -> bool {
-    port.is_some_and(events::take)
-}
-
-fn power_off_on_request() -> ! {
-    println!("domu: shutdown requested, powering off");
-    shutdown(SHUTDOWN_POWEROFF)
-}
-
-fn timer_port() -> u32 {
-    events::bind_virq(VIRQ_TIMER).unwrap_or_else(|rc| pvguest::console::fatal(format_args!("domu: cannot bind VIRQ_TIMER: error {rc}")))
-}
-
-/// Why [`sleep_until`] returned.
-enum Wake {
-    Deadline,
-    ShutdownRequest,
-}
-
-/// Block until system time `deadline` (one-shot timer) or a power-off request.
-fn sleep_until(deadline: u64, timer: u32, shutdown_port: Option<u32>) -> Wake {
-    loop {
-        let rc = hypercall::set_timer_op(deadline);
-        if rc != 0 {
-            pvguest::console::fatal(format_args!("domu: set_timer_op failed: error {rc}"));
-        }
-        let (mut timer_fired, mut requested) = (false, false);
-        events::wait_until(|| {
-            timer_fired |= events::take(timer);
-            requested |= shutdown_requested(shutdown_port);
-            timer_fired || requested
-        });
-        if requested {
-            return Wake::ShutdownRequest;
-        }
-        if time::now_ns() >= deadline {
-            return Wake::Deadline;
-        }
-        // A timer event from an earlier deadline: arm ours again.
-    }
-}
-
-fn idle(period_ms: u64, shutdown_port: Option<u32>) -> ! {
-    let timer = timer_port();
+fn idle(period_ms: u64, power: &Power) -> ! {
     println!("domu: idle, heartbeat every {period_ms} ms");
     let period = period_ms * NS_PER_MS;
     let mut next = time::now_ns() + period;
     let mut beats = 0u64;
     loop {
-        if let Wake::ShutdownRequest = sleep_until(next, timer, shutdown_port) {
-            power_off_on_request();
+        if let Wake::Power(request) = sleep::sleep_until(next, power) {
+            power.act(request);
         }
         beats += 1;
         let now = time::now_ns();
@@ -128,7 +124,7 @@ fn idle(period_ms: u64, shutdown_port: Option<u32>) -> ! {
     }
 }
 
-fn spin(shutdown_port: Option<u32>) -> ! {
+fn spin(power: &Power) -> ! {
     println!("domu: spinning, progress every {} s", SPIN_REPORT_NS / NS_PER_S);
     let mut iterations = 0u64;
     let mut next = time::now_ns() + SPIN_REPORT_NS;
@@ -137,8 +133,8 @@ fn spin(shutdown_port: Option<u32>) -> ! {
         if iterations % SPIN_CHECK_EVERY != 0 {
             continue;
         }
-        if shutdown_requested(shutdown_port) {
-            power_off_on_request();
+        if let Some(request) = power.poll() {
+            power.act(request);
         }
         let now = time::now_ns();
         if now >= next {
@@ -178,13 +174,12 @@ fn crash(si: &StartInfo, mode: CrashMode) -> ! {
     shutdown(SHUTDOWN_CRASH)
 }
 
-fn exit(secs: u64, reason: ExitReason, shutdown_port: Option<u32>) -> ! {
+fn exit(secs: u64, reason: ExitReason, power: &Power) -> ! {
     println!("domu: will exit with {} in {secs} s", reason.name());
     if secs > 0 {
-        let timer = timer_port();
         let deadline = time::now_ns().saturating_add(secs.saturating_mul(NS_PER_S));
-        if let Wake::ShutdownRequest = sleep_until(deadline, timer, shutdown_port) {
-            power_off_on_request();
+        if let Wake::Power(request) = sleep::sleep_until(deadline, power) {
+            power.act(request);
         }
     }
     println!("domu: exiting with {}", reason.name());

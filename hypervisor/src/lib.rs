@@ -9,6 +9,7 @@ extern crate alloc;
 pub mod console;
 pub mod domain;
 pub mod event;
+pub mod grant;
 pub mod hypercall;
 pub mod layout;
 pub mod mm;

@@ -8,6 +8,10 @@
 //! - Domains: `createdomain` to the DomU's first instruction and to its banner, teardown time
 //!   (instructions under `-icount`, wall time under TCG), and density: how many small idle
 //!   DomUs run at once on the default 1 GiB machine.
+//! - Inter-domain: the event-channel round trip between two DomUs over the `vping` device
+//!   against two null hypercalls plus two context switches (a `sched_yield` ping-pong between
+//!   the same two DomUs), grant-copy throughput against `memcpy` inside one guest, and the
+//!   XenStore read round trip from a DomU.
 //!
 //! Emulated timings are only meaningful as ratios within one run, or as instruction counts.
 
@@ -128,6 +132,37 @@ fn density(machine: &Machine) -> Result<(usize, u64)> {
     Ok((created, host_mib))
 }
 
+/// Inter-domain figures from one run (system time in ns; instructions under -icount).
+struct InterdomainRun {
+    rtt_ns: u64,
+    null_ns: u64,
+    yield_rtt_ns: u64,
+    grant_copy_mbs: u64,
+    memcpy_mbs: u64,
+    xs_read_ns: u64,
+}
+
+fn interdomain_run(machine: &Machine) -> Result<InterdomainRun> {
+    use crate::interdomain::{dump_until, figure, figure_before, vping_pair};
+    let mut s = Session::start(machine, false)?;
+    s.expect(PROMPT, BOOT_TIMEOUT)?;
+    vping_pair(&mut s, "count=10000")?;
+    let front = dump_until(&mut s, "front", "vping-front: done", 600)?;
+    let rtt_ns = figure_before(&front, "ns per round trip").context("no round-trip time")?;
+    let null_ns = figure(&front, "null hypercall").context("no null-hypercall baseline")?;
+    let yield_rtt_ns = figure(&front, "yield round trip").context("no yield baseline")?;
+    crate::domains::create(&mut s, "idle name=gb \"extra=grant-bench n=2000\"")?;
+    let gb = dump_until(&mut s, "gb", "grant-bench:", 600)?;
+    let grant_copy_mbs = figure(&gb, "grant copy").context("no grant-copy figure")?;
+    let memcpy_mbs = figure(&gb, "memcpy").context("no memcpy figure")?;
+    crate::domains::create(&mut s, "idle name=xb \"extra=xs-bench n=1000\"")?;
+    let xb = dump_until(&mut s, "xb", "xs-bench:", 600)?;
+    let xs_read_ns = figure(&xb, "average").context("no XenStore read figure")?;
+    s.send("poweroff\r")?;
+    s.wait_exit(COMMAND_TIMEOUT)?;
+    Ok(InterdomainRun { rtt_ns, null_ns, yield_rtt_ns, grant_copy_mbs, memcpy_mbs, xs_read_ns })
+}
+
 fn get(run: &Run, key: &str) -> Result<u64> {
     run.values.get(key).copied().with_context(|| format!("Dom0's bench printed no {key}"))
 }
@@ -183,6 +218,35 @@ pub fn bench(args: &BenchArgs) -> Result<i32> {
         dom_tcg.destroy_ns as f64 / 1e6
     );
     let _ = writeln!(table, "| `destroy` command, wall (TCG) | {} ms | — | — |", dom_tcg.destroy_wall_ms);
+    eprintln!("xtask: bench inter-domain (TCG -icount shift=0, then TCG)");
+    machine.icount = true;
+    let ic = interdomain_run(&machine)?;
+    machine.icount = false;
+    let tcg_id = interdomain_run(&machine)?;
+    for (label, r, unit) in [("-icount", &ic, "instructions"), ("TCG", &tcg_id, "ns")] {
+        let baseline = r.yield_rtt_ns;
+        let _ = writeln!(
+            table,
+            "| event-channel round trip between two DomUs ({label}) | {} {unit} | 2 yield hypercalls + 2 context switches: {baseline} {unit} (null hypercall {} {unit}) | {:.2}x |",
+            r.rtt_ns,
+            r.null_ns,
+            r.rtt_ns as f64 / baseline.max(1) as f64
+        );
+        let _ = writeln!(
+            table,
+            "| grant copy, 4 KiB frame→gref ({label}) | {} MB/s | memcpy 4 KiB in the same guest: {} MB/s | {:.2}x |",
+            r.grant_copy_mbs,
+            r.memcpy_mbs,
+            r.grant_copy_mbs as f64 / r.memcpy_mbs.max(1) as f64
+        );
+        let _ = writeln!(
+            table,
+            "| XenStore read round trip from a DomU ({label}) | {} {unit} | null hypercall {} {unit} | {:.1}x |",
+            r.xs_read_ns,
+            r.null_ns,
+            r.xs_read_ns as f64 / r.null_ns.max(1) as f64
+        );
+    }
     eprintln!("xtask: bench density (TCG)");
     let (count, host_mib) = density(&machine)?;
     let _ = writeln!(

@@ -10,13 +10,13 @@ use std::time::Duration;
 use test_runner::Verdict;
 
 /// Test guests in the boot bundle (`tests/<name>.elf`), run by [`test_guests`].
-pub const TEST_GUESTS: &[&str] = &["tg-hypercalls", "tg-timer", "tg-usermode"];
+pub const TEST_GUESTS: &[&str] = &["tg-hypercalls", "tg-timer", "tg-usermode", "tg-evtchn", "tg-grant"];
 
 /// Longest a test guest may run before the runner calls it hung.
 const TEST_GUEST_TIMEOUT_S: u32 = 60;
 
 /// `free_pages` from `info`: the exact count, so one leaked page shows.
-fn free_pages(s: &mut Session) -> Result<u64> {
+pub(crate) fn free_pages(s: &mut Session) -> Result<u64> {
     let out = command(s, "info")?;
     out.lines()
         .find_map(|l| l.strip_prefix("free_pages")?.split(':').nth(1)?.trim().parse().ok())
@@ -43,14 +43,14 @@ fn state_of(s: &mut Session, name: &str) -> Result<Option<String>> {
 }
 
 /// Run a command that must succeed; returns its output.
-fn ok(s: &mut Session, cmd: &str) -> Result<String> {
+pub(crate) fn ok(s: &mut Session, cmd: &str) -> Result<String> {
     let out = command(s, cmd)?;
     succeeded(s, cmd, &out)?;
     Ok(out)
 }
 
 /// `create ...`; returns the new domid (from `Created domain NAME (domid N)`).
-fn create(s: &mut Session, args: &str) -> Result<u16> {
+pub(crate) fn create(s: &mut Session, args: &str) -> Result<u16> {
     let cmd = format!("create {args}");
     let out = ok(s, &cmd)?;
     out.split("(domid ")
@@ -60,7 +60,7 @@ fn create(s: &mut Session, args: &str) -> Result<u16> {
 }
 
 /// Only Dom0 is left and every page is back.
-fn all_clear(s: &mut Session, free_before: u64, what: &str) -> Result<()> {
+pub(crate) fn all_clear(s: &mut Session, free_before: u64, what: &str) -> Result<()> {
     let names: Vec<String> = list(s)?.into_iter().map(|(n, ..)| n).collect();
     if names != ["Domain-0"] {
         bail!("{what}: domains left behind: {names:?}\n{}", s.tail(20));
@@ -191,7 +191,7 @@ fn fairness(s: &mut Session) -> Result<String> {
         bail!("shares off by more than 5 % for weights {bad:?}:\n{table}{out}");
     }
     // Wake-up latency of the 100 ms sleeper while the spinners ran.
-    let log = ok(s, "dmesg")?;
+    let log = ok(s, "console --dump waker")?;
     let worst = log
         .lines()
         .filter(|l| l.contains("domu: heartbeat"))

@@ -6,6 +6,7 @@
 mod bench;
 mod build;
 mod domains;
+mod interdomain;
 mod qemu;
 mod run;
 mod scenario;

@@ -1,7 +1,7 @@
 //! QEMU scenarios: the real system booted and driven through its serial console. Each
 //! scenario asserts behaviour (what the shell prints, how QEMU exits), never timings.
 
-use crate::domains;
+use crate::{domains, interdomain};
 use crate::qemu::{Machine, Session};
 use crate::run::{command_failed, BOOT_TIMEOUT, COMMAND_TIMEOUT, PROMPT};
 use anyhow::{bail, Context, Result};
@@ -27,6 +27,10 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario { name: "domu 50 create/destroy cycles: free memory unchanged", run: domains::create_destroy_cycles },
     Scenario { name: "domu bad configs: one error line each, nothing changed", run: domains::bad_configs },
     Scenario { name: "test guests: every test guest's verdict", run: domains::test_guests },
+    Scenario { name: "vping: two DomUs ping-pong 10,000 events, grant map/write/verify/unmap/revoke", run: interdomain::vping },
+    Scenario { name: "xenstore: permission denial, transactions, watches, hostile messages, shell", run: interdomain::xenstore },
+    Scenario { name: "pv console: scrollback, typed line echoed, shutdown via control/shutdown", run: interdomain::console },
+    Scenario { name: "hostile DomUs: garbage ring indices; others keep running, nothing leaks", run: interdomain::hostile },
 ];
 
 pub(crate) fn boot(image: &Path) -> Result<Session> {

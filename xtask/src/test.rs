@@ -19,7 +19,7 @@ pub struct TestArgs {
 }
 
 /// Crates whose logic runs on the host (bare-metal glue is compiled out there).
-const HOST_CRATES: &[&str] = &["xen-abi", "xen-image", "hypervisor", "dom0-kernel", "test-runner", "domu-kernel"];
+const HOST_CRATES: &[&str] = &["xen-abi", "xen-image", "hypervisor", "dom0-kernel", "test-runner", "domu-kernel", "xenstore", "xen-ring", "xenbus"];
 
 fn cargo(args: &[&str]) -> Result<()> {
     eprintln!("xtask: cargo {}", args.join(" "));

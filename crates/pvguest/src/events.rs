@@ -1,9 +1,12 @@
 //! Event channels from the guest side: the upcall handler (Xen's 2-level scan: clear
 //! `upcall_pending`, swap the selector, handle pending & !masked, clearing each bit first),
-//! VIRQ binding, and a race-free way to sleep until something happened.
+//! VIRQ binding, inter-domain channels (allocate, bind, notify, close, status, reset), port
+//! masks, `SCHEDOP_poll`, and a race-free way to sleep until something happened.
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use xen_abi::event::{EvtchnBindVirq, EVTCHNOP_BIND_VIRQ};
+use xen_abi::domid::{DomId, DOMID_SELF};
+use xen_abi::event::*;
+use xen_abi::sched::{SchedPoll, SCHEDOP_POLL};
 
 /// Ports that fired since their owner last looked (ports 0..4095, one bit each).
 static FIRED: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
@@ -39,15 +42,9 @@ pub fn cr2() -> u64 {
 /// Called from the event-callback entry with events masked.
 pub fn handle_upcall() {
     UPCALLS.fetch_add(1, Ordering::Relaxed);
-    let si = crate::start::shared_info();
-    // SAFETY: addresses of the bitmaps inside the mapped shared_info page.
-    let (pending, mask, sel) = unsafe {
-        (
-            core::ptr::addr_of_mut!((*si).evtchn_pending) as *mut u64,
-            core::ptr::addr_of_mut!((*si).evtchn_mask) as *mut u64,
-            AtomicU64::from_ptr(core::ptr::addr_of_mut!((*vcpu0()).evtchn_pending_sel)),
-        )
-    };
+    let (pending, mask) = (pending_bitmap(), mask_bitmap());
+    // SAFETY: our vcpu_info's selector word, 8-aligned in the mapped shared_info page.
+    let sel = unsafe { AtomicU64::from_ptr(core::ptr::addr_of_mut!((*vcpu0()).evtchn_pending_sel)) };
     pending_byte().store(0, Ordering::SeqCst);
     let mut selector = sel.swap(0, Ordering::SeqCst);
     while selector != 0 {
@@ -70,6 +67,98 @@ pub fn bind_virq(virq: u32) -> Result<u32, i64> {
         0 => Ok(req.port),
         e => Err(e),
     }
+}
+
+/// `EVTCHNOP_alloc_unbound` for ourselves: a new port that domain `remote` may bind to
+/// (`DOMID_SELF` for a loopback channel).
+pub fn alloc_unbound(remote: DomId) -> Result<u32, i64> {
+    alloc_unbound_in(DOMID_SELF, remote)
+}
+
+/// `EVTCHNOP_alloc_unbound` in domain `dom` (another domain's table: privileged callers only).
+pub fn alloc_unbound_in(dom: DomId, remote: DomId) -> Result<u32, i64> {
+    let mut req = EvtchnAllocUnbound { dom, remote_dom: remote, port: 0 };
+    match crate::hypercall::event_channel_op(EVTCHNOP_ALLOC_UNBOUND, &mut req) {
+        0 => Ok(req.port),
+        e => Err(e),
+    }
+}
+
+/// `EVTCHNOP_bind_interdomain`: connect a new local port to `remote_port` of `remote_dom`,
+/// which must have been allocated unbound for us. The new port starts pending (as on Xen).
+pub fn bind_interdomain(remote_dom: DomId, remote_port: u32) -> Result<u32, i64> {
+    let mut req = EvtchnBindInterdomain { remote_dom, _pad: 0, remote_port, local_port: 0 };
+    match crate::hypercall::event_channel_op(EVTCHNOP_BIND_INTERDOMAIN, &mut req) {
+        0 => Ok(req.local_port),
+        e => Err(e),
+    }
+}
+
+/// `EVTCHNOP_send`: notify the other end of `port` (an IPI port notifies ourselves).
+pub fn notify(port: u32) -> i64 {
+    crate::hypercall::event_channel_op(EVTCHNOP_SEND, &mut EvtchnSend { port })
+}
+
+/// `EVTCHNOP_close`.
+pub fn close(port: u32) -> i64 {
+    crate::hypercall::event_channel_op(EVTCHNOP_CLOSE, &mut EvtchnClose { port })
+}
+
+/// `EVTCHNOP_unmask`: clear the port's mask bit; the hypervisor raises the upcall if the port
+/// was pending meanwhile.
+pub fn unmask(port: u32) -> i64 {
+    crate::hypercall::event_channel_op(EVTCHNOP_UNMASK, &mut EvtchnUnmask { port })
+}
+
+/// `EVTCHNOP_reset`: close every port of `dom` (`DOMID_SELF`, or any domain when privileged).
+pub fn reset(dom: DomId) -> i64 {
+    crate::hypercall::event_channel_op(EVTCHNOP_RESET, &mut EvtchnReset { dom })
+}
+
+/// `EVTCHNOP_status` of `port` of `dom` (`DOMID_SELF` for ours).
+pub fn status(dom: DomId, port: u32) -> Result<EvtchnStatus, i64> {
+    let mut req = EvtchnStatus { dom, port, ..Default::default() };
+    match crate::hypercall::event_channel_op(EVTCHNOP_STATUS, &mut req) {
+        0 => Ok(req),
+        e => Err(e),
+    }
+}
+
+/// `SCHEDOP_poll`: sleep until one of `ports` is pending or the absolute system time
+/// `timeout_abs_ns` passes (0: no timeout). Returns at once if one is pending already.
+pub fn poll(ports: &[u32], timeout_abs_ns: u64) -> i64 {
+    let nr_ports = u32::try_from(ports.len()).unwrap_or(u32::MAX);
+    let req = SchedPoll { ports: ports.as_ptr() as u64, nr_ports, _pad: 0, timeout: timeout_abs_ns };
+    crate::hypercall::sched_op(SCHEDOP_POLL, &req)
+}
+
+/// The word of a shared_info port bitmap (`evtchn_pending` or `evtchn_mask`) holding `port`,
+/// and the port's bit in it.
+fn port_bit(bitmap: *mut u64, port: u32) -> (&'static AtomicU64, u64) {
+    (word(bitmap, (port / 64) as usize % 64), 1 << (port % 64))
+}
+
+fn pending_bitmap() -> *mut u64 {
+    // SAFETY: only the address of the bitmap inside the mapped shared_info page is computed.
+    unsafe { core::ptr::addr_of_mut!((*crate::start::shared_info()).evtchn_pending) as *mut u64 }
+}
+
+fn mask_bitmap() -> *mut u64 {
+    // SAFETY: as for `pending_bitmap`.
+    unsafe { core::ptr::addr_of_mut!((*crate::start::shared_info()).evtchn_mask) as *mut u64 }
+}
+
+/// Mask `port`: it may still become pending, but raises no upcall until unmasked. Guests
+/// set the bit themselves; there is no hypercall for it.
+pub fn mask(port: u32) {
+    let (w, bit) = port_bit(mask_bitmap(), port);
+    w.fetch_or(bit, Ordering::SeqCst);
+}
+
+/// Whether `port`'s pending bit is set in shared_info (not yet taken by the upcall handler).
+pub fn is_pending(port: u32) -> bool {
+    let (w, bit) = port_bit(pending_bitmap(), port);
+    w.load(Ordering::SeqCst) & bit != 0
 }
 
 /// Whether `port` fired since the last call (clears the record).

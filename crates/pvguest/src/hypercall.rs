@@ -110,6 +110,11 @@ pub fn event_channel_op<T>(cmd: u32, arg: &mut T) -> i64 {
     call(nr::EVENT_CHANNEL_OP, [cmd as u64, arg as *mut T as u64, 0, 0, 0])
 }
 
+/// `grant_table_op(cmd, ops, ops.len())`: `ops` are the command's argument structs.
+pub fn grant_table_op<T>(cmd: u32, ops: &mut [T]) -> i64 {
+    call(nr::GRANT_TABLE_OP, [cmd as u64, ops.as_mut_ptr() as u64, ops.len() as u64, 0, 0])
+}
+
 pub fn update_va_mapping(va: u64, pte: u64, flags: u64) -> i64 {
     call(nr::UPDATE_VA_MAPPING, [va, pte, flags, 0, 0])
 }

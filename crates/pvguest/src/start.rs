@@ -147,12 +147,35 @@ pub fn shared_info() -> *mut SharedInfo {
 /// Machine frame behind a virtual address of our start-of-day region (`virt_base` maps pfn 0,
 /// as Xen's builders lay it out), through the P2M list in `start_info.mfn_list`.
 pub fn machine_frame(va: u64) -> Option<u64> {
+    p2m(va.checked_sub(VIRT_BASE)? / 4096)
+}
+
+/// Machine frame of pseudo-physical frame `pfn`, from the P2M list.
+fn p2m(pfn: u64) -> Option<u64> {
     let si = start_info();
-    let pfn = va.checked_sub(VIRT_BASE)? / 4096;
     if pfn >= si.nr_pages {
         return None;
     }
     // SAFETY: the builder maps the P2M list at `mfn_list` with `nr_pages` entries, and
     // pfn < nr_pages.
     Some(unsafe { core::ptr::read_volatile((si.mfn_list as *const u64).add(pfn as usize)) })
+}
+
+/// Virtual address of machine frame `mfn` when it is one of our pages (the XenStore and
+/// console rings `start_info` names by MFN): the read-only M2P table gives its pfn, the P2M
+/// confirms the frame is ours, and `virt_base` maps pfn 0.
+pub fn va_of_machine_frame(mfn: u64) -> Option<u64> {
+    use xen_abi::mm::{XenMachphysMapping, XENMEM_MACHPHYS_MAPPING};
+    let mut m2p = XenMachphysMapping::default();
+    if crate::hypercall::memory_op(XENMEM_MACHPHYS_MAPPING, &mut m2p) != 0 || mfn > m2p.max_mfn {
+        return None;
+    }
+    let entry = m2p.v_start.checked_add(mfn.checked_mul(8)?)?;
+    if entry.checked_add(8)? > m2p.v_end {
+        return None;
+    }
+    // SAFETY: the hypervisor maps the M2P read-only for guests over [v_start, v_end), and the
+    // entry lies inside it; a stale value is caught by the P2M check below.
+    let pfn = unsafe { core::ptr::read_volatile(entry as *const u64) };
+    (p2m(pfn)? == mfn).then(|| VIRT_BASE + pfn * 4096)
 }

@@ -42,6 +42,18 @@ pub struct Built {
     pub domid: u16,
     pub nr_pages: u64,
     pub entry: u64,
+    /// The XenStore ring page and the domain's end of its channel (`start_info.store_*`).
+    pub store: RingPage,
+    /// The console ring page and the domain's end of its channel (`start_info.console.domU`).
+    pub console: RingPage,
+}
+
+/// A shared ring page of a new domain and its unbound event channel (remote: Dom0), for the
+/// back-end that connects to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingPage {
+    pub mfn: u64,
+    pub port: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,11 +122,13 @@ pub fn build(req: &BuildRequest) -> Result<Built, BuildError> {
     check_free_memory(plan.nr_pages)?;
     let domid = xc::create_domain(1, req.handle).map_err(refused("createdomain"))?;
     // Every ForeignPage lives inside `construct`, so all are unmapped when it returns.
-    if let Err(e) = plan.construct(domid) {
-        destroy_half_built(domid);
-        return Err(e);
+    match plan.construct(domid) {
+        Ok((store, console)) => Ok(Built { domid, nr_pages: plan.nr_pages, entry: plan.image.entry, store, console }),
+        Err(e) => {
+            destroy_half_built(domid);
+            Err(e)
+        }
     }
-    Ok(Built { domid, nr_pages: plan.nr_pages, entry: plan.image.entry })
 }
 
 /// Everything decided before the hypervisor is asked for anything.
@@ -140,8 +154,9 @@ impl<'a> DomainImage<'a> {
         Ok(Self { image, layout, nr_pages, max_kib, hypercall_pfn, cmdline: req.cmdline })
     }
 
-    /// Steps 1–5 of the module docs on the (paused, empty) domain `dom`.
-    fn construct(&self, dom: DomId) -> Result<(), BuildError> {
+    /// Steps 1–5 of the module docs on the (paused, empty) domain `dom`. Returns the XenStore
+    /// and console rings.
+    fn construct(&self, dom: DomId) -> Result<(RingPage, RingPage), BuildError> {
         xc::set_max_mem(dom, self.max_kib).map_err(refused("max_mem"))?;
         xc::set_max_vcpus(dom, 1).map_err(refused("max_vcpus"))?;
         let mem = self.populate(dom)?;
@@ -153,13 +168,21 @@ impl<'a> DomainImage<'a> {
         // After the segments, which would overwrite it with the image's placeholder.
         xc::hypercall_init(dom, mem.mfn(self.hypercall_pfn)).map_err(refused("hypercall_init"))?;
         let info = xc::domain_info(dom).map_err(refused("getdomaininfo"))?;
-        mem.write(self.layout.start_info.va, self.start_info(&mem, info.shared_info_frame).as_bytes())?;
+        // The channels the XenStore daemon and the console back-end (both in Dom0) bind to.
+        let ring = |region: Option<xen_image::Region>, what| -> Result<RingPage, BuildError> {
+            let port = xc::alloc_unbound(dom, 0).map_err(refused(what))?;
+            Ok(RingPage { mfn: region.map_or(0, |r| mem.mfn(r.pfn)), port })
+        };
+        let store = ring(self.layout.xenstore, "the XenStore event channel")?;
+        let console = ring(self.layout.console, "the console event channel")?;
+        let si = self.start_info(dom, info.shared_info_frame, store, console);
+        mem.write(self.layout.start_info.va, si.as_bytes())?;
 
         // Every foreign mapping has been dropped by now: no writable mapping of a table is
         // left, which the validation requires.
         xc::pin_table(dom, l4, 4).map_err(refused("pinning the page tables"))?;
         xc::set_vcpu_context(dom, 0, &self.vcpu_context(l4)).map_err(refused("setvcpucontext"))?;
-        Ok(())
+        Ok((store, console))
     }
 
     /// Give the domain all its memory (pfn `i` for `i` in `0..nr_pages`) and write its P2M
@@ -219,18 +242,17 @@ impl<'a> DomainImage<'a> {
         Ok(mem.mfn(tables.l4_pfn()))
     }
 
-    fn start_info(&self, mem: &GuestMemory, shared_info_frame: u64) -> StartInfo {
+    fn start_info(&self, dom: DomId, shared_info_frame: u64, store: RingPage, console: RingPage) -> StartInfo {
         let l = &self.layout;
-        let mfn_of = |r: Option<xen_image::Region>| r.map_or(0, |r| mem.mfn(r.pfn));
         let mut si = StartInfo::zeroed();
         si.set_magic(START_INFO_MAGIC);
         si.nr_pages = self.nr_pages;
         si.shared_info = shared_info_frame << 12;
         si.flags = 0; // an unprivileged domain
-        si.store_mfn = mfn_of(l.xenstore);
-        si.store_evtchn = 0; // the XenStore and console channels come with their daemons
-        si.console_mfn = mfn_of(l.console);
-        si.console_evtchn = 0;
+        si.store_mfn = store.mfn;
+        si.store_evtchn = store.port;
+        si.console_mfn = console.mfn;
+        si.console_evtchn = console.port;
         si.pt_base = l.pt_base();
         si.nr_pt_frames = l.nr_pt_frames;
         si.mfn_list = l.p2m.va;
@@ -238,9 +260,9 @@ impl<'a> DomainImage<'a> {
         si.mod_len = 0;
         si.first_p2m_pfn = l.p2m.pfn;
         si.nr_p2m_frames = l.p2m.pages;
-        // Until XenStore's `domid` key exists, a guest learns its id from the command line
-        // (the word is appended only when it fits).
-        let with_id = alloc::format!("{} domid={}", self.cmdline, mem.dom);
+        // A guest can also read its id from XenStore (`domid`); the command line has it from
+        // the first instruction on (the word is appended only when it fits).
+        let with_id = alloc::format!("{} domid={}", self.cmdline, dom);
         let line = if with_id.len() < si.cmd_line.len() { with_id.as_str() } else { self.cmdline };
         si.set_cmd_line(line.trim_start().as_bytes());
         si

@@ -10,11 +10,12 @@
 use super::xc::{self, DomId, Errno};
 use core::fmt;
 use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use xen_abi::mm::{PAGE_ACCESSED, PAGE_DIRTY, PAGE_PRESENT, PAGE_RW, PAGE_USER, UVMF_INVLPG};
 
-/// Pages in the window: how many foreign frames can be mapped at once.
-pub const SLOTS: usize = 16;
+/// Pages in the window: how many foreign frames can be mapped at once. Besides the builder's
+/// short-lived mappings, every running DomU keeps two here (its XenStore and console rings).
+pub const SLOTS: usize = 512;
 const PAGE: usize = 4096;
 
 #[repr(C, align(4096))]
@@ -23,9 +24,10 @@ struct Window([[u8; PAGE]; SLOTS]);
 /// The window's virtual pages. Their own frames stay Dom0's (we map them back after use).
 static mut WINDOW: Window = Window([[0; PAGE]; SLOTS]);
 
-/// Bit `i` set: slot `i` is owned by a live [`ForeignPage`], or lost after a failed restore.
-static IN_USE: AtomicU32 = AtomicU32::new(0);
-const _: () = assert!(SLOTS <= 32);
+/// Bit `i % 64` of word `i / 64` set: slot `i` is owned by a live [`ForeignPage`], or lost
+/// after a failed restore.
+static IN_USE: [AtomicU64; SLOTS / 64] = [const { AtomicU64::new(0) }; SLOTS / 64];
+const _: () = assert!(SLOTS % 64 == 0);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForeignError {
@@ -76,6 +78,13 @@ impl ForeignPage {
         unsafe { &mut *(slot_va(self.slot) as *mut [u8; PAGE]) }
     }
 
+    /// The address the foreign frame is mapped at, for code that must not hold Rust
+    /// references into memory the other domain writes concurrently (shared rings access it
+    /// only through atomics). Valid until this value is dropped.
+    pub fn address(&self) -> *mut u8 {
+        slot_va(self.slot) as *mut u8
+    }
+
     /// Put Dom0's own frame back now, reporting whether that worked (dropping does the same
     /// silently).
     pub fn unmap(self) -> Result<(), ForeignError> {
@@ -98,21 +107,21 @@ fn slot_va(slot: usize) -> u64 {
 }
 
 fn claim_slot() -> Option<usize> {
-    let mut used = IN_USE.load(Ordering::Acquire);
-    loop {
-        let slot = (!used).trailing_zeros() as usize;
-        if slot >= SLOTS {
-            return None;
-        }
-        match IN_USE.compare_exchange(used, used | (1 << slot), Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return Some(slot),
-            Err(now) => used = now,
+    for (w, word) in IN_USE.iter().enumerate() {
+        let mut used = word.load(Ordering::Acquire);
+        while used != u64::MAX {
+            let bit = (!used).trailing_zeros();
+            match word.compare_exchange(used, used | (1 << bit), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(w * 64 + bit as usize),
+                Err(now) => used = now,
+            }
         }
     }
+    None
 }
 
 fn release_slot(slot: usize) {
-    IN_USE.fetch_and(!(1 << slot), Ordering::Release);
+    IN_USE[slot / 64].fetch_and(!(1 << (slot % 64)), Ordering::Release);
 }
 
 /// Map Dom0's own frame back at `slot` and free the slot. If that fails, clear the entry

@@ -8,7 +8,9 @@ mod foreign;
 mod hostile;
 mod info;
 mod selftest;
+mod services;
 mod shell_loop;
+mod xenstore_cmds;
 mod xl;
 #[allow(dead_code)] // until the toolstack (builder, xl commands) uses every wrapper
 pub mod xc;

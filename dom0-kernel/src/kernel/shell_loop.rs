@@ -3,7 +3,8 @@
 //! with `error:` and the prompt comes back.
 //!
 //! Domain shutdowns (VIRQ_DOM_EXC) are acted on while the shell waits for input, with the
-//! report printed above the prompt, and before and after every command.
+//! report printed above the prompt, and before and after every command. The wait also runs
+//! Dom0's back-end services (XenStore, consoles), whose notices are printed the same way.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -11,7 +12,7 @@ use dom0_kernel::shell::command::help_text;
 use dom0_kernel::shell::{parse_line, Command, EditorEvent, LineEditor};
 use pvguest::{events, hypercall, print, println};
 use xen_abi::event::{VIRQ_CONSOLE, VIRQ_DOM_EXC};
-use super::xl;
+use super::{services, xenstore_cmds, xl};
 
 const PROMPT: &str = "dom0# ";
 const MAX_LINE: usize = 200;
@@ -49,22 +50,23 @@ pub fn run() -> ! {
         let n = read_input(&mut buf);
         if n == 0 {
             let mut domain_event = false;
-            events::wait_until(|| {
+            services::wait_until(|| {
                 if let Some(p) = dom_exc_port {
                     domain_event |= events::take(p);
                 }
                 events::take(console_port) || domain_event
             });
+            let mut lines: alloc::vec::Vec<String> = services::take_notices().into_iter().map(|n| alloc::format!("[{n}]")).collect();
             if domain_event {
+                lines.extend(xl::handle_shutdowns());
+            }
+            if !lines.is_empty() {
                 // Report above the prompt, then put the line being typed back.
-                let lines = xl::handle_shutdowns();
-                if !lines.is_empty() {
-                    out(b"\r\x1b[K");
-                    for line in lines {
-                        println!("{line}");
-                    }
-                    editor.redraw(&mut out);
+                out(b"\r\x1b[K");
+                for line in lines {
+                    println!("{line}");
                 }
+                editor.redraw(&mut out);
             }
             continue;
         }
@@ -134,6 +136,9 @@ fn execute_line(line: &str) {
             println!("error: {e}");
         }
         xl::report_shutdowns();
+        for notice in services::take_notices() {
+            println!("[{notice}]");
+        }
         if result.is_err() {
             // Later commands on the line depended on this one succeeding.
             return;
@@ -187,6 +192,13 @@ fn execute(command: Command) -> CmdResult {
         Command::VcpuList(domain) => xl::vcpu_list(domain.as_deref()),
         Command::Xentop { delay_s, iterations } => xl::xentop(delay_s, iterations),
         Command::Wait { domain, timeout_s } => xl::wait(&domain, timeout_s),
-        Command::Console(domain) => xl::console(&domain),
+        Command::Console { domain, dump: false } => xl::console(&domain),
+        Command::Console { domain, dump: true } => xl::console_dump(&domain),
+        Command::XenstoreLs(path) => xenstore_cmds::ls(path.as_deref()),
+        Command::XenstoreRead(path) => xenstore_cmds::read(&path),
+        Command::XenstoreWrite { path, value } => xenstore_cmds::write(&path, &value),
+        Command::XenstoreRm(path) => xenstore_cmds::rm(&path),
+        Command::VpingAttach { frontend, backend } => xenstore_cmds::vping_attach(&frontend, &backend),
+        Command::VpingDetach(frontend) => xenstore_cmds::vping_detach(&frontend),
     }
 }

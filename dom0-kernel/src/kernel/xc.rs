@@ -219,3 +219,12 @@ pub fn read_console(index: u32, buf: &mut [u8], clear: bool) -> XcResult<(usize,
     let rc: SysctlReadconsole = op.payload().ok_or(-ESRCH)?;
     Ok(((rc.count as usize).min(buf.len()), rc.index))
 }
+
+/// `EVTCHNOP_alloc_unbound` on behalf of `dom`: a new port of `dom` that `remote` may bind
+/// to (what libxc's `xc_evtchn_alloc_unbound` does for the store and console channels).
+pub fn alloc_unbound(dom: DomId, remote: DomId) -> XcResult<u32> {
+    use xen_abi::event::{EvtchnAllocUnbound, EVTCHNOP_ALLOC_UNBOUND};
+    let mut op = EvtchnAllocUnbound { dom, remote_dom: remote, port: 0 };
+    check(hypercall::event_channel_op(EVTCHNOP_ALLOC_UNBOUND, &mut op))?;
+    Ok(op.port)
+}

@@ -5,10 +5,13 @@
 //!
 //! The decisions (configuration, names, which action for which shutdown, table layout) live
 //! in the host-tested `dom0_kernel::toolstack`; this module does the hypercalls through
-//! [`xc`] and the domain builder, and the waiting.
+//! [`xc`] and the domain builder, and the waiting. Every domain it creates is connected to
+//! Dom0's [`services`] (XenStore, console back-end) before it first runs, and disconnected
+//! before it is destroyed.
 
 use super::builder::{self, BuildRequest};
 use super::info::errname;
+use super::services;
 use super::shell_loop::CmdResult;
 use super::xc::{self, DomId, XcResult};
 use alloc::format;
@@ -16,7 +19,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use dom0_kernel::toolstack::config::{self, ConfigError, DomainConfig, OnEvent, Origin};
-use dom0_kernel::toolstack::console::{domain_line, LineSplitter};
+use dom0_kernel::toolstack::console::Crlf;
+use dom0_kernel::toolstack::xs_domain::{DomainEntries, Ring};
 use dom0_kernel::toolstack::registry::{self, Decision, Managed, Outcome, Phase, Registry};
 use dom0_kernel::toolstack::{table, top};
 use pvguest::{events, hypercall, print, println, time};
@@ -29,8 +33,10 @@ use xen_image::Bundle;
 const NS_PER_SEC: u64 = 1_000_000_000;
 /// How often `wait` looks again without an event.
 const WAIT_TICK_NS: u64 = NS_PER_SEC;
-/// How often `console` reads the log for new lines.
+/// How often `console` looks whether its domain still exists without an event.
 const CONSOLE_TICK_NS: u64 = 100_000_000;
+/// Typed bytes `console` holds for a domain whose input ring is full; more are dropped.
+const CONSOLE_INPUT_BACKLOG: usize = 4096;
 const CTRL_C: u8 = 0x03;
 /// Ctrl-], the detach key of `xl console`.
 const CTRL_RBRACKET: u8 = 0x1d;
@@ -58,6 +64,8 @@ fn dom_exc_port() -> Option<u32> {
 /// per event (`[domain spin1 (3) crashed: preserved]`) for the caller to print.
 pub fn handle_shutdowns() -> Vec<String> {
     let live = xc::list_domains();
+    let ids: Vec<DomId> = live.iter().map(|d| d.domain).collect();
+    services::release_gone(&ids);
     let decisions = REGISTRY.lock().sync(&live, time::now_ns());
     decisions.iter().map(|d| registry::event_line(d, &carry_out(d))).collect()
 }
@@ -88,9 +96,11 @@ fn carry_out(d: &Decision) -> Outcome {
     }
 }
 
+/// Disconnects the domain from Dom0's services (taking its last console output), then
 /// `destroydomain`, repeated while the hypervisor asks to be called again (`-ERESTART`);
 /// the domain's name is free afterwards.
 fn destroy_domain(domid: DomId) -> XcResult<()> {
+    services::release(domid);
     let mut rc = xc::destroy(domid);
     for _ in 0..10_000 {
         if rc != Err(-ERESTART) {
@@ -105,7 +115,7 @@ fn destroy_domain(domid: DomId) -> XcResult<()> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The boot bundle and the log ring.
+// The boot bundle.
 
 fn bundle() -> Result<Bundle<'static>, String> {
     static BUNDLE: spin::Once<Result<Bundle<'static>, String>> = spin::Once::new();
@@ -123,18 +133,6 @@ fn bundle() -> Result<Bundle<'static>, String> {
         .clone()
 }
 
-/// `sysctl(readconsole)` from `index`: bytes copied into `buf` and the index after them.
-fn read_log(index: u32, buf: &mut [u8]) -> Result<(usize, u32), String> {
-    xc::read_console(index, buf, false).map_err(|e| format!("cannot read the hypervisor log: {}", errname(e)))
-}
-
-/// The index just past the newest byte of the log ring (asking from the far end copies
-/// nothing and returns it).
-fn log_end() -> Result<u32, String> {
-    let mut none = [0u8; 1];
-    read_log(u32::MAX, &mut none).map(|(_, end)| end)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Looking domains up.
 
@@ -144,14 +142,14 @@ fn resolve(arg: &str) -> Result<DomId, String> {
 }
 
 /// A domain other than Dom0; `dom0_error` says why Dom0 is refused.
-fn resolve_domu(arg: &str, dom0_error: &str) -> Result<DomId, String> {
+pub(super) fn resolve_domu(arg: &str, dom0_error: &str) -> Result<DomId, String> {
     match resolve(arg)? {
         0 => Err(dom0_error.into()),
         id => Ok(id),
     }
 }
 
-fn describe(domid: DomId) -> String {
+pub(super) fn describe(domid: DomId) -> String {
     REGISTRY.lock().describe(domid)
 }
 
@@ -170,14 +168,24 @@ fn start_domain(cfg: &DomainConfig, quick_restarts: u32) -> Result<DomId, String
     let kernel = bundle
         .file(&cfg.kernel)
         .ok_or_else(|| format!("kernel {} not found in the boot bundle", cfg.kernel))?;
-    // Console scrollback starts here; if the log cannot be read, from its oldest line.
-    let log_index = log_end().unwrap_or(0);
     let handle = registry::make_handle(time::now_ns(), CREATED.fetch_add(1, Ordering::Relaxed));
     let req = BuildRequest { kernel, memory_mib: cfg.memory_mib, cmdline: &cfg.cmdline, handle };
     let built = builder::build(&req).map_err(|e| format!("cannot build domain {}: {e}", cfg.name))?;
     let domid = built.domid;
-    let finish = xc::sched_credit_set(domid, Some(cfg.weight), Some(cfg.cap))
-        .map_err(|e| format!("cannot set weight {} and cap {} of {} (domid {domid}): {}", cfg.weight, cfg.cap, cfg.name, errname(e)))
+    let entries = DomainEntries {
+        domid,
+        name: &cfg.name,
+        memory_kib: built.nr_pages * 4,
+        store: Ring { mfn: built.store.mfn, port: built.store.port },
+        console: Ring { mfn: built.console.mfn, port: built.console.port },
+    };
+    let finish = services::introduce(&entries)
+        .map_err(|e| format!("cannot connect {} (domid {domid}) to Dom0's services: {e}", cfg.name))
+        .and_then(|()| {
+            xc::sched_credit_set(domid, Some(cfg.weight), Some(cfg.cap)).map_err(|e| {
+                format!("cannot set weight {} and cap {} of {} (domid {domid}): {}", cfg.weight, cfg.cap, cfg.name, errname(e))
+            })
+        })
         .and_then(|()| xc::unpause(domid).map_err(|e| format!("cannot unpause {} (domid {domid}): {}", cfg.name, errname(e))));
     if let Err(e) = finish {
         let _ = destroy_domain(domid);
@@ -189,7 +197,6 @@ fn start_domain(cfg: &DomainConfig, quick_restarts: u32) -> Result<DomId, String
         config: cfg.clone(),
         phase: Phase::Running,
         created_ns: time::now_ns(),
-        log_index,
         quick_restarts,
     });
     Ok(domid)
@@ -248,9 +255,11 @@ pub fn unpause(arg: &str) -> CmdResult {
     Ok(())
 }
 
+/// `shutdown [-w] DOMAIN`: as `xl shutdown` does for a PV guest, write `poweroff` to the
+/// domain's `control/shutdown`; the guest watches it and powers itself off.
 pub fn shutdown(arg: &str, wait: bool) -> CmdResult {
     let domid = resolve_domu(arg, "cannot shut down Domain-0 alone; 'poweroff' stops the whole machine")?;
-    xc::request_poweroff(domid).map_err(|e| failed("send a shutdown request to", domid, e))?;
+    services::request_shutdown(domid, "poweroff").map_err(|e| format!("cannot send a shutdown request to {}: {e}", describe(domid)))?;
     println!("Sent a shutdown request to domain {}", describe(domid));
     if wait {
         return wait_gone(domid, None);
@@ -258,9 +267,11 @@ pub fn shutdown(arg: &str, wait: bool) -> CmdResult {
     Ok(())
 }
 
+/// `reboot DOMAIN`: `reboot` in the domain's `control/shutdown` (the guest reboots itself,
+/// and its `on_reboot` action follows).
 pub fn reboot(arg: &str) -> CmdResult {
     let domid = resolve_domu(arg, "cannot reboot Domain-0 alone; 'reboot' without a domain reboots the machine")?;
-    xc::remote_shutdown(domid, xen_abi::sched::SHUTDOWN_REBOOT).map_err(|e| failed("reboot", domid, e))?;
+    services::request_shutdown(domid, "reboot").map_err(|e| format!("cannot reboot {}: {e}", describe(domid)))?;
     println!("Rebooting domain {}", describe(domid));
     Ok(())
 }
@@ -419,14 +430,14 @@ fn find_virq_port(virq: u32) -> Option<u32> {
     })
 }
 
-/// Sleeps until console input, a domain event, the timer or `deadline`. Returns whether
-/// VIRQ_DOM_EXC fired.
+/// Sleeps until console input, a domain event, the timer, work for Dom0's services (done
+/// before returning) or `deadline`. Returns whether VIRQ_DOM_EXC fired.
 fn sleep_until(timer: &Timer, deadline: u64) -> bool {
     timer.arm(deadline);
     let console = CONSOLE_PORT.load(Ordering::Relaxed);
     let dom_exc = dom_exc_port();
     let mut exc = false;
-    events::wait_until(|| {
+    services::wait_until(|| {
         let input = console != NO_PORT && events::take(console);
         let tick = events::take(timer.port);
         if let Some(p) = dom_exc {
@@ -434,6 +445,9 @@ fn sleep_until(timer: &Timer, deadline: u64) -> bool {
         }
         input || tick || exc || time::now_ns() >= deadline
     });
+    for notice in services::take_notices() {
+        println!("[{notice}]");
+    }
     exc
 }
 
@@ -513,62 +527,109 @@ fn wait_gone_inner(domid: DomId, timeout_s: Option<u32>, typed_ahead: &mut Vec<u
     }
 }
 
-/// `console DOMAIN`.
+/// `console DOMAIN`: attach interactively.
 pub fn console(arg: &str) -> CmdResult {
     let domid = resolve_domu(arg, "Domain-0's console is this shell")?;
     follow_console(domid)
 }
 
-/// Prints the domain's lines from the log ring, starting at `*index`, and moves it on.
-fn pump_log(domid: DomId, index: &mut u32, splitter: &mut LineSplitter, buf: &mut [u8]) -> CmdResult {
-    loop {
-        let (n, next) = read_log(*index, buf)?;
-        if n == 0 {
-            // The ring may have been cleared or overrun: carry on from where it is now.
-            *index = next;
-            return Ok(());
-        }
-        *index = next;
-        let mut out = String::new();
-        splitter.feed(&buf[..n], |line| {
-            if let Some((d, text)) = domain_line(line) {
-                if d == domid {
-                    out.push_str(text);
-                    out.push('\n');
-                }
-            }
-        });
-        print!("{out}");
+/// `console --dump DOMAIN`: the buffered output of a live domain, or by id of one of the
+/// last destroyed ones, printed once.
+pub fn console_dump(arg: &str) -> CmdResult {
+    let domid = match resolve_domu(arg, "Domain-0's console is this shell") {
+        Ok(id) => id,
+        Err(e) => match arg.parse::<DomId>() {
+            Ok(id) if services::console_since(id, 0).is_some() => id,
+            _ => return Err(e),
+        },
+    };
+    let out = services::console_since(domid, 0).ok_or_else(|| format!("{} has no console output buffered", describe(domid)))?;
+    let mut text = Crlf::new().translate(&out.bytes);
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.extend_from_slice(b"\r\n");
     }
+    pvguest::console::write_bytes(&text);
+    Ok(())
 }
 
-/// Shows the domain's console output so far, then follows it until Ctrl-] or until the
-/// domain is gone.
+/// Shows the domain's console output so far, then follows it and sends typed keys to the
+/// domain, until Ctrl-] or until the domain is gone.
 fn follow_console(domid: DomId) -> CmdResult {
-    let (name, mut index) = {
-        let reg = REGISTRY.lock();
-        (reg.name_of(domid).to_string(), reg.get(domid).map_or(0, |m| m.log_index))
-    };
+    let name = REGISTRY.lock().name_of(domid).to_string();
     let timer = Timer::acquire()?;
-    let mut buf = alloc::vec![0u8; 4096];
-    let mut splitter = LineSplitter::new();
+    let mut position = 0;
+    let mut crlf = Crlf::new();
+    let mut typed: Vec<u8> = Vec::new();
     println!("Connected to {name} (domid {domid}); Ctrl-] detaches");
     loop {
-        // Keys other than Ctrl-] are dropped: there is no input path to a DomU yet.
-        if input_has(CTRL_RBRACKET, None) {
+        let detach = read_console_keys(&mut typed);
+        if !typed.is_empty() {
+            let n = services::console_input(domid, &typed);
+            typed.drain(..n);
+        }
+        show_console(domid, &mut position, &mut crlf);
+        if detach {
+            end_console_line(&crlf);
             println!("[detached]");
             return Ok(());
         }
-        pump_log(domid, &mut index, &mut splitter, &mut buf)?;
         if exists(domid).is_none() {
-            pump_log(domid, &mut index, &mut splitter, &mut buf)?;
+            show_console(domid, &mut position, &mut crlf);
+            end_console_line(&crlf);
             println!("[domain gone]");
             return Ok(());
         }
         if sleep_until(&timer, time::now_ns() + CONSOLE_TICK_NS) || dom_exc_port().is_none() {
             // The domain's last words first, then what became of it.
-            pump_log(domid, &mut index, &mut splitter, &mut buf)?;
+            show_console(domid, &mut position, &mut crlf);
             report_shutdowns();
         }
     }
+}
+
+/// Prints `domid`'s console output after `*position` and moves it on.
+fn show_console(domid: DomId, position: &mut u64, crlf: &mut Crlf) {
+    let Some(out) = services::console_since(domid, *position) else {
+        return;
+    };
+    if out.missed > 0 {
+        end_console_line(crlf);
+        println!("[{} bytes of output were lost]", out.missed);
+        // Our own line ended with a newline: the next output starts a fresh one.
+        *crlf = Crlf::new();
+    }
+    *position = out.next;
+    if !out.bytes.is_empty() {
+        pvguest::console::write_bytes(&crlf.translate(&out.bytes));
+    }
+}
+
+/// Starts a new line if the domain's output stopped in the middle of one.
+fn end_console_line(crlf: &Crlf) {
+    if crlf.mid_line() {
+        println!();
+    }
+}
+
+/// Reads typed keys into `typed` (for the domain); returns whether Ctrl-] came (the keys
+/// after it are put back for the shell).
+fn read_console_keys(typed: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 64];
+    loop {
+        let n = super::shell_loop::read_input(&mut buf);
+        if n == 0 {
+            return false;
+        }
+        if let Some(at) = buf[..n].iter().position(|&b| b == CTRL_RBRACKET) {
+            keep_typed(typed, &buf[..at]);
+            super::shell_loop::unread(&buf[at + 1..n]);
+            return true;
+        }
+        keep_typed(typed, &buf[..n]);
+    }
+}
+
+fn keep_typed(typed: &mut Vec<u8>, bytes: &[u8]) {
+    let room = CONSOLE_INPUT_BACKLOG.saturating_sub(typed.len());
+    typed.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }

@@ -107,8 +107,39 @@ pub enum Command {
         /// Give up after this many seconds.
         timeout_s: Option<u32>,
     },
-    /// `console DOMAIN`: follow the domain's console output.
-    Console(String),
+    /// `console [--dump] DOMAIN`: show the domain's console output and
+    /// follow it (keys typed go to the domain; Ctrl-] detaches), or with
+    /// `--dump` print what is buffered and return.
+    Console {
+        /// The domain (name or id; with `--dump` also the id of a recently
+        /// destroyed domain).
+        domain: String,
+        /// `--dump`: print the buffered output only.
+        dump: bool,
+    },
+    /// `xenstore-ls [PATH]`: the XenStore tree under PATH (default `/`).
+    XenstoreLs(Option<String>),
+    /// `xenstore-read PATH`.
+    XenstoreRead(String),
+    /// `xenstore-write PATH VALUE`.
+    XenstoreWrite {
+        /// The node.
+        path: String,
+        /// Its new value.
+        value: String,
+    },
+    /// `xenstore-rm PATH`: remove a node and everything under it.
+    XenstoreRm(String),
+    /// `vping-attach FRONTEND BACKEND`: create a `vping` device between
+    /// two domains (XenBus directories of both ends).
+    VpingAttach {
+        /// The domain that offers the ring (name or id).
+        frontend: String,
+        /// The domain that serves it (name or id).
+        backend: String,
+    },
+    /// `vping-detach FRONTEND`: remove the frontend's `vping` device.
+    VpingDetach(String),
 }
 
 /// A flag a command accepts.
@@ -509,9 +540,24 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "console",
-        args: ONE_DOMAIN,
-        summary: "Show a domain's console output and follow it; Ctrl-] detaches",
-        build: |a| Ok(Command::Console(domain_arg(a))),
+        args: ArgSpec {
+            names: &["DOMAIN"],
+            min: 1,
+            max: Some(1),
+            flags: &[FlagSpec {
+                name: "--dump",
+                value: None,
+                help: "print the buffered output and return (also for a destroyed domain's id)",
+            }],
+            free_text: false,
+        },
+        summary: "Attach to a domain's console (typed keys go to it); Ctrl-] detaches",
+        build: |a| {
+            Ok(Command::Console {
+                domain: domain_arg(a),
+                dump: a.has("--dump"),
+            })
+        },
     },
     CommandSpec {
         name: "vcpu-list",
@@ -569,6 +615,76 @@ pub static COMMANDS: &[CommandSpec] = &[
         },
         summary: "Show or set credit scheduler weight and cap",
         build: build_sched_credit,
+    },
+    CommandSpec {
+        name: "xenstore-ls",
+        args: ArgSpec {
+            names: &["PATH"],
+            min: 0,
+            max: Some(1),
+            flags: &[],
+            free_text: false,
+        },
+        summary: "List the XenStore tree under PATH (default /) as name = \"value\"",
+        build: |a| Ok(Command::XenstoreLs(a.get(0).map(str::to_owned))),
+    },
+    CommandSpec {
+        name: "xenstore-read",
+        args: ONE_PATH,
+        summary: "Print the value of a XenStore node",
+        build: |a| Ok(Command::XenstoreRead(path_arg(a, "xenstore-read")?)),
+    },
+    CommandSpec {
+        name: "xenstore-write",
+        args: ArgSpec {
+            names: &["PATH", "VALUE"],
+            min: 2,
+            max: Some(2),
+            flags: &[],
+            free_text: false,
+        },
+        summary: "Set a XenStore node's value (creating it and its parents)",
+        build: |a| {
+            Ok(Command::XenstoreWrite {
+                path: path_arg(a, "xenstore-write")?,
+                value: a.get(1).unwrap_or_default().to_owned(),
+            })
+        },
+    },
+    CommandSpec {
+        name: "xenstore-rm",
+        args: ONE_PATH,
+        summary: "Remove a XenStore node and everything under it",
+        build: |a| Ok(Command::XenstoreRm(path_arg(a, "xenstore-rm")?)),
+    },
+    CommandSpec {
+        name: "vping-attach",
+        args: ArgSpec {
+            names: &["FRONTEND", "BACKEND"],
+            min: 2,
+            max: Some(2),
+            flags: &[],
+            free_text: false,
+        },
+        summary: "Create a vping device: FRONTEND offers the ring, BACKEND serves it",
+        build: |a| {
+            Ok(Command::VpingAttach {
+                frontend: domain_arg(a),
+                backend: a.get(1).unwrap_or_default().to_owned(),
+            })
+        },
+    },
+    CommandSpec {
+        name: "vping-detach",
+        args: ArgSpec {
+            names: &["FRONTEND"],
+            min: 1,
+            max: Some(1),
+            flags: &[],
+            free_text: false,
+        },
+        summary: "Remove the vping device of FRONTEND (both ends' XenStore entries)",
+        build: |a| Ok(Command::VpingDetach(domain_arg(a))),
     },
     CommandSpec {
         name: "selftest",
@@ -630,6 +746,27 @@ const ONE_DOMAIN_OPTIONAL: ArgSpec = ArgSpec {
     flags: &[],
     free_text: false,
 };
+
+/// `PATH`, required.
+const ONE_PATH: ArgSpec = ArgSpec {
+    names: &["PATH"],
+    min: 1,
+    max: Some(1),
+    flags: &[],
+    free_text: false,
+};
+
+/// The first positional argument as a XenStore path: not empty (XenStore
+/// itself checks the rest).
+fn path_arg(a: &Args<'_>, command: &'static str) -> Result<String, ParseError> {
+    match a.get(0).unwrap_or_default() {
+        "" => Err(ParseError::InvalidArgument {
+            command,
+            message: "PATH must not be empty".into(),
+        }),
+        path => Ok(path.to_owned()),
+    }
+}
 
 fn domain_arg(a: &Args<'_>) -> String {
     a.get(0).unwrap_or_default().to_owned()
@@ -1049,7 +1186,21 @@ mod tests {
         assert_eq!(p(&["destroy", "x"]), Ok(Command::Destroy(s("x"))));
         assert_eq!(p(&["pause", "x"]), Ok(Command::Pause(s("x"))));
         assert_eq!(p(&["unpause", "2"]), Ok(Command::Unpause(s("2"))));
-        assert_eq!(p(&["console", "x"]), Ok(Command::Console(s("x"))));
+        assert_eq!(
+            p(&["console", "x"]),
+            Ok(Command::Console {
+                domain: s("x"),
+                dump: false
+            })
+        );
+        assert_eq!(
+            p(&["console", "--dump", "7"]),
+            Ok(Command::Console {
+                domain: s("7"),
+                dump: true
+            })
+        );
+        assert_eq!(find("console").unwrap().usage(), "console [--dump] DOMAIN");
         assert_eq!(p(&["reboot"]), Ok(Command::Reboot));
         assert_eq!(p(&["reboot", "x"]), Ok(Command::RebootDomain(s("x"))));
         assert_eq!(
@@ -1107,6 +1258,80 @@ mod tests {
         );
         assert_eq!(find("shutdown").unwrap().usage(), "shutdown [-w] DOMAIN");
         assert_eq!(find("list").unwrap().usage(), "list [DOMAIN]");
+    }
+
+    #[test]
+    fn xenstore_commands() {
+        let s = |v: &str| String::from(v);
+        assert_eq!(p(&["xenstore-ls"]), Ok(Command::XenstoreLs(None)));
+        assert_eq!(
+            p(&["xenstore-ls", "/local/domain"]),
+            Ok(Command::XenstoreLs(Some(s("/local/domain"))))
+        );
+        assert_eq!(
+            p(&["xenstore-read", "/a/b"]),
+            Ok(Command::XenstoreRead(s("/a/b")))
+        );
+        assert_eq!(
+            p(&["xenstore-write", "/a/b", "hello world"]),
+            Ok(Command::XenstoreWrite {
+                path: s("/a/b"),
+                value: s("hello world")
+            })
+        );
+        // An empty value is a value; a value that looks like an option needs `--`.
+        assert_eq!(
+            p(&["xenstore-write", "/a", ""]),
+            Ok(Command::XenstoreWrite {
+                path: s("/a"),
+                value: s("")
+            })
+        );
+        assert_eq!(
+            p(&["xenstore-write", "--", "/a", "-1"]),
+            Ok(Command::XenstoreWrite {
+                path: s("/a"),
+                value: s("-1")
+            })
+        );
+        assert_eq!(p(&["xenstore-rm", "/a"]), Ok(Command::XenstoreRm(s("/a"))));
+        assert_eq!(
+            err(&["xenstore-read"]),
+            "xenstore-read: missing PATH (usage: xenstore-read PATH)"
+        );
+        assert_eq!(
+            err(&["xenstore-write", "/a"]),
+            "xenstore-write: missing VALUE (usage: xenstore-write PATH VALUE)"
+        );
+        assert_eq!(
+            err(&["xenstore-rm", ""]),
+            "xenstore-rm: PATH must not be empty (usage: xenstore-rm PATH)"
+        );
+        assert_eq!(
+            err(&["xenstore-ls", "/a", "/b"]),
+            "xenstore-ls: unexpected argument '/b' (usage: xenstore-ls [PATH])"
+        );
+    }
+
+    #[test]
+    fn vping_commands() {
+        let s = |v: &str| String::from(v);
+        assert_eq!(
+            p(&["vping-attach", "front", "2"]),
+            Ok(Command::VpingAttach {
+                frontend: s("front"),
+                backend: s("2")
+            })
+        );
+        assert_eq!(p(&["vping-detach", "front"]), Ok(Command::VpingDetach(s("front"))));
+        assert_eq!(
+            err(&["vping-attach", "front"]),
+            "vping-attach: missing BACKEND (usage: vping-attach FRONTEND BACKEND)"
+        );
+        assert_eq!(
+            err(&["vping-detach"]),
+            "vping-detach: missing FRONTEND (usage: vping-detach FRONTEND)"
+        );
     }
 
     #[test]
@@ -1513,7 +1738,7 @@ mod tests {
             .collect();
         assert_eq!(cols.len(), COMMANDS.len());
         assert!(cols.iter().all(|&c| c == cols[0]));
-        assert!(all.contains("  dmesg         Print the hypervisor message buffer\n"));
+        assert!(all.contains("  dmesg           Print the hypervisor message buffer\n"));
 
         assert_eq!(
             help_text(Some("dmesg")).unwrap(),

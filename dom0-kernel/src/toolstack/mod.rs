@@ -6,8 +6,13 @@
 //!   when one shuts down (`on_poweroff`, `on_reboot`, `on_crash`).
 //! - [`table`]: `list`, `vcpu-list` and `sched-credit` rows in `xl`'s
 //!   layout.
-//! - [`console`]: picking a domain's lines out of the hypervisor log.
+//! - [`console`]: each domain's console output (scrollback), kept a while
+//!   after it is destroyed.
 //! - [`top`]: `xentop` rows (CPU share over an interval).
+//! - [`xs_domain`]: the XenStore entries of a new domain, as libxl writes
+//!   them.
+//! - [`xenstored`]: the XenStore daemon's domain connections (requests
+//!   from a ring page into the store, replies and watch events back).
 
 #![forbid(unsafe_code)]
 
@@ -16,3 +21,5 @@ pub mod console;
 pub mod registry;
 pub mod table;
 pub mod top;
+pub mod xs_domain;
+pub mod xenstored;

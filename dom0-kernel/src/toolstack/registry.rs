@@ -59,9 +59,6 @@ pub struct Managed {
     pub phase: Phase,
     /// System time of its creation (ns).
     pub created_ns: u64,
-    /// Index in the hypervisor log ring when it was created: where its
-    /// console scrollback starts.
-    pub log_index: u32,
     /// Quick restarts in a row so far (see [`MAX_QUICK_RESTARTS`]).
     pub quick_restarts: u32,
 }
@@ -372,7 +369,6 @@ mod tests {
             config: config(name, extra),
             phase: Phase::Running,
             created_ns: 0,
-            log_index: 0,
             quick_restarts: 0,
         }
     }

@@ -75,6 +75,9 @@ pub fn destroy(hv: &mut Hypervisor, d: usize) -> Result<(), Errno> {
     }
     let id = hv.domains[d].id;
     let now = sched::now();
+    // Close its channels first: every peer goes back to unbound instead of pointing at a
+    // domain that no longer exists.
+    crate::event::interdomain::close_all(hv.domains.as_mut_slice(), id);
     for v in 0..hv.domains[d].vcpus.len() {
         let answer = hv.scheduler.remove_vcpu(VcpuRef::new(id, v as u32), now);
         sched::apply(hv, answer);
@@ -82,6 +85,7 @@ pub fn destroy(hv: &mut Hypervisor, d: usize) -> Result<(), Errno> {
     }
     let frames: Vec<Mfn> = hv.frames.owned_frames(id).collect();
     hv.with_paging(|p| p.relinquish(id, &frames));
+    crate::grant::glue::release_domain(hv, d);
     let shared_info = hv.domains[d].shared_info;
     hv.with_paging(|p| p.put_page_and_type(shared_info));
     let mut still_mapped = 0;

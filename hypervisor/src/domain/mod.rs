@@ -6,6 +6,7 @@ pub mod dom0;
 pub mod lifecycle;
 
 use crate::event::EventChannels;
+use crate::grant::{GrantLimits, GrantTable};
 use crate::mm::{DomId, Mfn};
 use crate::regs::TrapFrame;
 use alloc::boxed::Box;
@@ -132,6 +133,8 @@ pub struct Domain {
     pub tot_pages: u64,
     pub max_pages: u64,
     pub events: EventChannels,
+    /// Grant table (as granter) and maptrack (as mapper).
+    pub grants: GrantTable,
     pub shutdown: Option<Shutdown>,
     /// Dom0's pause count (`XEN_DOMCTL_pausedomain`); a new domain starts at 1, as in Xen.
     pub controller_pause_count: u8,
@@ -152,6 +155,7 @@ impl Domain {
             tot_pages: 0,
             max_pages: 0,
             events: EventChannels::new(nr_vcpus),
+            grants: GrantTable::new(GrantLimits::default()),
             shutdown: None,
             controller_pause_count: 0,
             handle: [0; 16],

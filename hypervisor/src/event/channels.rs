@@ -1,4 +1,12 @@
 //! The port table of one domain.
+//!
+//! Locking: a channel's two ends live in two tables, and Xen guards them with the per-domain
+//! `event_lock` (taken lower domain first) plus a per-channel lock for senders. This hypervisor
+//! runs on one pCPU and handles every trap under the one global lock of `hv.rs`, with
+//! interrupts off, so a hypercall sees and changes both tables atomically and no finer lock
+//! would protect anything today. With SMP the per-channel lock belongs in each `Binding` slot
+//! of `ports` (held by `send` while it reads the peer and sets pending), and the per-domain
+//! lock around `EventChannels` itself (taken by `interdomain`'s bind/close in domain-id order).
 
 use crate::mm::{DomId, Errno};
 use alloc::vec::Vec;
@@ -87,6 +95,37 @@ impl EventChannels {
 
     pub fn alloc_unbound(&mut self, remote: DomId) -> Result<u32, Errno> {
         self.allocate(Binding::Unbound { remote })
+    }
+
+    /// The local half of `bind_interdomain`: a new port already connected to the peer.
+    pub fn alloc_interdomain(&mut self, remote: DomId, remote_port: u32) -> Result<u32, Errno> {
+        self.allocate(Binding::Interdomain { remote, remote_port })
+    }
+
+    /// The remote half of `bind_interdomain`: `port` must be unbound and waiting for
+    /// `binder`, which connects to it from `binder_port`.
+    pub fn connect(&mut self, port: u32, binder: DomId, binder_port: u32) -> Result<(), Errno> {
+        if self.binding(port) != Some(Binding::Unbound { remote: binder }) {
+            return Err(Errno::EINVAL);
+        }
+        self.ports[port as usize] = Binding::Interdomain { remote: binder, remote_port: binder_port };
+        Ok(())
+    }
+
+    /// The peer `(peer, peer_port)` of interdomain `port` closed: the port waits for that peer
+    /// again (Xen's rule: it returns to unbound for the closer). Returns whether `port` was
+    /// that peer's other end; a port connected elsewhere is left alone.
+    pub fn disconnect(&mut self, port: u32, peer: DomId, peer_port: u32) -> bool {
+        if self.binding(port) != Some(Binding::Interdomain { remote: peer, remote_port: peer_port }) {
+            return false;
+        }
+        self.ports[port as usize] = Binding::Unbound { remote: peer };
+        true
+    }
+
+    /// Every allocated port, lowest first.
+    pub fn allocated(&self) -> impl Iterator<Item = u32> + '_ {
+        (1..self.port_limit()).filter(|&p| self.binding(p).is_some())
     }
 
     /// The port a VIRQ is bound to on `vcpu`, if any.

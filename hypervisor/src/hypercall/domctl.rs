@@ -37,7 +37,10 @@ pub fn domctl(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Result<i64, E
             if config.flags & !XEN_DOMCTL_CDF_MAX != 0 || op.domain != 0 {
                 return Err(Errno::EINVAL); // unknown flags; a chosen id is not supported
             }
+            let grant_limits = crate::grant::GrantLimits::from_createdomain(&config)?;
             op.domain = lifecycle::create(hv, config.max_vcpus, config.handle)?;
+            let d = target(hv, op.domain)?;
+            hv.domains[d].grants = crate::grant::GrantTable::new(grant_limits);
             true
         }
         XEN_DOMCTL_GETDOMAININFO => {

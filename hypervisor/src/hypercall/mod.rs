@@ -16,6 +16,8 @@ mod domctl;
 #[cfg(target_os = "none")]
 mod evtchn;
 #[cfg(target_os = "none")]
+mod grant_table;
+#[cfg(target_os = "none")]
 mod memory;
 #[cfg(target_os = "none")]
 mod info;

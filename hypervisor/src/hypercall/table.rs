@@ -1,6 +1,6 @@
 //! The dispatch table and the register convention.
 
-use super::{console_io, cpu, domctl, evtchn, info, mmu, sched_op};
+use super::{console_io, cpu, domctl, evtchn, grant_table, info, mmu, sched_op};
 use crate::hv::Hypervisor;
 use crate::mm::Errno;
 use crate::regs::TrapFrame;
@@ -37,6 +37,7 @@ static TABLE: [Option<Handler>; TABLE_SIZE] = {
     t[nr::SYSCTL as usize] = Some(info::sysctl);
     t[nr::DOMCTL as usize] = Some(domctl::domctl);
     t[nr::UPDATE_VA_MAPPING_OTHERDOMAIN as usize] = Some(mmu::update_va_mapping_otherdomain);
+    t[nr::GRANT_TABLE_OP as usize] = Some(grant_table::grant_table_op);
     t
 };
 

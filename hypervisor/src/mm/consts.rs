@@ -34,6 +34,10 @@ pub const _PAGE_AVAIL: u64 = 0x7 << 9;
 pub const _PAGE_AVAIL_HIGH: u64 = 0x7ff << 52;
 /// No-execute (`_PAGE_NX`, assuming the CPU has NX).
 pub const _PAGE_NX: u64 = 1 << 63;
+/// Marks an L1 entry the grant-table code wrote (`_PAGE_GNTTAB`, bit 62 of the entry; one of
+/// the high available bits). Guests may never set it, so such an entry always belongs to a
+/// grant mapping, whose references the maptrack holds.
+pub const _PAGE_GNTTAB: u64 = 1 << 62;
 
 /// Width of a machine address in a page-table entry (`PADDR_BITS`).
 pub const PADDR_BITS: u32 = 52;
@@ -70,8 +74,9 @@ pub const BASE_ALLOWED: u64 = _PAGE_PRESENT
 /// = `base_disallow_mask`): PWT, PCD, PSE and G.
 pub const BASE_DISALLOW_MASK: u64 = !BASE_ALLOWED & !(PADDR_MASK & PAGE_MASK);
 /// Flag bits refused in L1 entries of a guest without I/O memory (`l1_disallow_mask`):
-/// the base set minus G, so PWT, PCD and PAT.
-pub const L1_DISALLOW_MASK: u64 = BASE_DISALLOW_MASK & !_PAGE_GLOBAL;
+/// the base set minus G, plus the grant mark (Xen's `L1_DISALLOW_MASK`), so PWT, PCD, PAT
+/// and `_PAGE_GNTTAB`.
+pub const L1_DISALLOW_MASK: u64 = (BASE_DISALLOW_MASK | _PAGE_GNTTAB) & !_PAGE_GLOBAL;
 /// Bits a guest may change in a present entry without the entry being re-validated
 /// (`FASTPATH_FLAG_WHITELIST` in `mm.c`).
 pub const FASTPATH_FLAG_WHITELIST: u64 = _PAGE_NX
@@ -83,4 +88,4 @@ pub const FASTPATH_FLAG_WHITELIST: u64 = _PAGE_NX
     | _PAGE_USER;
 
 const _: () = assert!(BASE_DISALLOW_MASK == _PAGE_PWT | _PAGE_PCD | _PAGE_PSE | _PAGE_GLOBAL);
-const _: () = assert!(L1_DISALLOW_MASK == _PAGE_PAT | _PAGE_PCD | _PAGE_PWT);
+const _: () = assert!(L1_DISALLOW_MASK == _PAGE_PAT | _PAGE_PCD | _PAGE_PWT | _PAGE_GNTTAB);

@@ -15,6 +15,8 @@
 //! - When the last type reference of a table goes, its entries' references go too,
 //!   recursively.
 //! - Slots 256-271 of every L4 belong to the hypervisor.
+//! - L1 entries marked `_PAGE_GNTTAB` are grant mappings (`crate::grant`): guests can
+//!   neither write nor replace them, and their references belong to the mapper's maptrack.
 //!
 //! Linear (self-mapping) page tables, superpages, I/O memory and foreign mappings are
 //! not supported: all of them are refused.
@@ -107,6 +109,15 @@ fn pte_mfn(entry: u64) -> Mfn {
 
 fn present(entry: u64) -> bool {
     entry & _PAGE_PRESENT != 0
+}
+
+pub use super::consts::_PAGE_GNTTAB;
+
+/// Whether an L1 entry is a grant mapping (present, with [`_PAGE_GNTTAB`]). Only the grant
+/// code writes such entries and only it may remove them: the references behind them belong
+/// to the mapper's maptrack, not to the entry.
+pub fn is_grant_entry(entry: u64) -> bool {
+    present(entry) && entry & _PAGE_GNTTAB != 0
 }
 
 /// Flag bits a guest may not set in a present entry of `level`.
@@ -366,9 +377,10 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
     }
 
     /// Drops the references a validated entry of `level` holds (Xen's
-    /// `put_page_from_lNe`).
+    /// `put_page_from_lNe`). A grant entry holds none of its own (the maptrack does), so
+    /// demoting a table that still contains one leaves the grant's references in place.
     fn release_entry(&mut self, level: u8, entry: u64) {
-        if !present(entry) {
+        if !present(entry) || level == 1 && is_grant_entry(entry) {
             return;
         }
         let target = pte_mfn(entry);
@@ -388,7 +400,8 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
     /// take the `Writable` type, held for the duration of a plain write.
     ///
     /// Errnos: `EINVAL` for a frame not owned by `dom`, an index >= 512, a frame of
-    /// another type, a hypervisor L4 slot or bad flags; otherwise the entry's own error.
+    /// another type, a hypervisor L4 slot, bad flags (the grant mark among them) or an L1
+    /// entry that is a grant mapping; otherwise the entry's own error.
     pub fn update_entry(
         &mut self,
         dom: DomId,
@@ -448,6 +461,10 @@ impl<'a, M: FrameMemory> Paging<'a, M> {
             return Err(Errno::EINVAL);
         }
         let old = self.mem.read_entry(table, index);
+        if level == 1 && is_grant_entry(old) {
+            // Only `GNTTABOP_unmap_grant_ref` may overwrite or clear a grant mapping.
+            return Err(Errno::EINVAL);
+        }
         if present(new) {
             if new & disallow_mask(level) != 0 {
                 return Err(Errno::EINVAL);

@@ -399,8 +399,10 @@ fn cache_and_disallowed_flag_bits_are_refused() {
     env.refuse(L1, 0, pte(DATA_RW, P | RW | U | _PAGE_PCD), Errno::EINVAL);
     // Physical-address bits beyond memory make the frame non-RAM.
     env.refuse(L1, 10, pte(SPARE, P | U) | 1 << 51, Errno::EPERM);
-    // What a PV guest may use: G in L1 entries, NX, the available bits.
-    let ok = P | U | RW | A | D | _PAGE_GLOBAL | _PAGE_NX | _PAGE_AVAIL | _PAGE_AVAIL_HIGH;
+    // The grant mark is the hypervisor's alone in L1 entries (higher levels ignore it).
+    env.refuse(L1, 10, pte(SPARE, P | U | _PAGE_GNTTAB), Errno::EINVAL);
+    // What a PV guest may use: G in L1 entries, NX, the other available bits.
+    let ok = P | U | RW | A | D | _PAGE_GLOBAL | _PAGE_NX | _PAGE_AVAIL | (_PAGE_AVAIL_HIGH & !_PAGE_GNTTAB);
     env.update(L1, 10, pte(SPARE, ok)).unwrap();
     assert_eq!(env.entry(L1, 10), pte(SPARE, ok));
     // Non-present entries may hold anything.
@@ -432,6 +434,31 @@ fn replacing_an_l1_entry_moves_references() {
     env.assert_unchanged(&snap);
     // Clearing the entry drops the reference.
     env.update(L1, 0, 0).unwrap();
+    assert_eq!(env.counts(SPARE), IDLE);
+}
+
+#[test]
+fn grant_entries_are_changed_by_the_grant_code_alone() {
+    let mut env = pinned_tree();
+    // What the grant code does for a mapping: references taken by the maptrack, then the
+    // marked entry written directly.
+    env.pg().get_page_and_type(DOM, Mfn(SPARE), PageType::Writable).unwrap();
+    let grant = pte(SPARE, P | RW | U | A | D | _PAGE_GNTTAB);
+    env.set(L1, 10, grant);
+    assert!(is_grant_entry(grant) && !is_grant_entry(grant & !P));
+    let held = env.counts(SPARE);
+    // The guest can neither replace, downgrade nor clear it, even on the fast path.
+    env.refuse(L1, 10, pte(SPARE, P | U), Errno::EINVAL);
+    env.refuse(L1, 10, grant & !_PAGE_GNTTAB, Errno::EINVAL);
+    env.refuse(L1, 10, grant | _PAGE_NX, Errno::EINVAL);
+    env.refuse(L1, 10, 0, Errno::EINVAL);
+    // Demoting the table leaves the grant's references alone.
+    env.pg().unpin(DOM, Mfn(L4)).unwrap();
+    assert_eq!(env.counts(L1), IDLE);
+    assert_eq!(env.counts(SPARE), held);
+    // ... and the stale entry keeps the frame from ever validating as an L1 again.
+    env.refuse_pin(L1, 1, Errno::EINVAL);
+    env.pg().put_page_and_type(Mfn(SPARE));
     assert_eq!(env.counts(SPARE), IDLE);
 }
 
