@@ -1,5 +1,5 @@
 //! The `xl`-style toolstack's host-testable logic (no hypercalls here; the
-//! kernel side in `kernel/xl.rs` does the I/O).
+//! kernel side in `kernel/xl.rs` and `kernel/services/` does the I/O).
 //!
 //! - [`config`]: domain configuration files and `key=value` overrides.
 //! - [`registry`]: the domains Dom0 created, name look-up, and what to do
