@@ -101,6 +101,11 @@ impl EventBitmaps for SharedInfoPage {
         word.load(Ordering::SeqCst) & bit != 0
     }
 
+    fn clear_pending(&self, port: u32) {
+        let (word, bit) = self.bit(offsets::EVTCHN_PENDING, port);
+        word.fetch_and(!bit, Ordering::SeqCst);
+    }
+
     fn is_masked(&self, port: u32) -> bool {
         let (word, bit) = self.bit(offsets::EVTCHN_MASK, port);
         word.load(Ordering::SeqCst) & bit != 0

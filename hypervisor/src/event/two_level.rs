@@ -7,6 +7,8 @@ pub trait EventBitmaps {
     /// Set the port's pending bit; returns whether it was already set.
     fn test_and_set_pending(&self, port: u32) -> bool;
     fn is_pending(&self, port: u32) -> bool;
+    /// Clear the port's pending bit (a freed port must not hand a stale event to its next user).
+    fn clear_pending(&self, port: u32);
     fn is_masked(&self, port: u32) -> bool;
     /// Clear the port's mask bit; returns whether it was set.
     fn test_and_clear_mask(&self, port: u32) -> bool;
@@ -67,6 +69,9 @@ mod tests {
         }
         fn is_pending(&self, port: u32) -> bool {
             bit(&self.pending, port)
+        }
+        fn clear_pending(&self, port: u32) {
+            self.pending.borrow_mut()[port as usize / 64] &= !(1 << (port % 64));
         }
         fn is_masked(&self, port: u32) -> bool {
             bit(&self.mask, port)

@@ -4,7 +4,7 @@
 //! vCPUs to be woken.
 
 use super::Args;
-use crate::event::{self, interdomain, Caller, Target};
+use crate::event::{self, interdomain, Caller, EventBitmaps, Target};
 use crate::hv::Hypervisor;
 use crate::mm::Errno;
 use crate::regs::TrapFrame;
@@ -45,12 +45,19 @@ pub fn event_channel_op(hv: &mut Hypervisor, _f: &mut TrapFrame, a: Args) -> Res
             let req: EvtchnClose = hv.read_guest(arg)?;
             let me = hv.current_domid();
             interdomain::close(hv.domains.as_mut_slice(), me, req.port)?;
+            // As Xen's evtchn_free: the port's next user must not inherit a stale event.
+            SharedInfoPage(hv.current_domain().shared_info).clear_pending(req.port);
             Ok(0)
         }
         EVTCHNOP_RESET => {
             let req: EvtchnReset = hv.read_guest(arg)?;
             let caller = caller(hv);
             interdomain::reset(hv.domains.as_mut_slice(), caller, req.dom)?;
+            let d = hv.resolve_domid(u64::from(req.dom))?;
+            let page = SharedInfoPage(hv.domains[d].shared_info);
+            for port in 1..hv.domains[d].events.port_limit() {
+                page.clear_pending(port);
+            }
             Ok(0)
         }
         EVTCHNOP_SEND => {
