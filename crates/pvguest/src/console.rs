@@ -6,15 +6,14 @@
 //! `console_io`.
 //!
 //! A full ring is waited on (notify, then `SCHEDOP_poll` on the port), but only for
-//! [`FULL_RING_PATIENCE_NS`]: after that the rest of the write is dropped and counted
-//! ([`dropped_bytes`]), and later writes take only what fits without waiting until the back-end
-//! drains the ring again. A dead back-end costs one pause, never a hang.
+//! [`FULL_RING_PATIENCE_NS`]: after that the rest of the write is dropped, and later writes
+//! take only what fits without waiting until the back-end drains the ring again. A dead back-end costs one pause, never a hang.
 //!
 //! The ring's `in` side is console input: [`read_input`] (non-blocking), with
 //! [`input_available`] for wait conditions and [`input_port`] to wake on.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::{Mutex, Once};
 use xen_abi::console::XenconsInterface;
 use xen_ring::byte::{self, CONSOLE_IN, CONSOLE_OUT};
@@ -34,8 +33,6 @@ struct PvConsole {
 
 static RING: Once<PvConsole> = Once::new();
 static LOCK: Mutex<()> = Mutex::new(());
-/// Output bytes dropped because the ring stayed full.
-static DROPPED: AtomicU64 = AtomicU64::new(0);
 /// The last write gave up on a full ring: do not wait again until the back-end made room.
 static STALLED: AtomicBool = AtomicBool::new(false);
 
@@ -62,16 +59,6 @@ pub fn init() {
         }
         Err(e) => write_text(&alloc::format!("pvguest: console ring unusable ({e}); using console_io\n")),
     }
-}
-
-/// Whether output goes to the PV console ring.
-pub fn uses_ring() -> bool {
-    RING.get().is_some()
-}
-
-/// Output bytes dropped so far because the ring stayed full (0 for `console_io`).
-pub fn dropped_bytes() -> u64 {
-    DROPPED.load(Ordering::Relaxed)
 }
 
 /// The console event channel, which fires for input too (DomUs with a ring).
@@ -123,7 +110,6 @@ impl PvConsole {
             let now = crate::time::now_ns();
             let deadline = *deadline.get_or_insert(now.saturating_add(FULL_RING_PATIENCE_NS));
             if STALLED.load(Ordering::Relaxed) || now >= deadline {
-                DROPPED.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 STALLED.store(true, Ordering::Relaxed);
                 return;
             }

@@ -24,7 +24,7 @@
 //! A back end does the same with [`find_backends`] and [`Device::backend`]. Directories are
 //! relative to the domain's home (`device/<class>/<devid>`, `backend/<class>/<fe>/<devid>`);
 //! the other end's directory is read from `backend`/`frontend` as the toolstack wrote it.
-//! Errors are `xenbus::XsError` (the errno name of the XenStore reply).
+//! Errors are `xenbus::XsError` (the `xenstore` crate's error, as [`crate::xenstore`] returns it).
 
 use alloc::format;
 use alloc::string::String;
@@ -38,35 +38,31 @@ use crate::xenstore;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Store;
 
-fn bus_error(e: xenstore::XsError) -> XsError {
-    XsError::new(e.name())
-}
-
 impl XenbusStore for Store {
     fn read(&mut self, path: &str) -> Result<String, XsError> {
-        xenstore::read(path).map_err(bus_error)
+        xenstore::read(path)
     }
 
     fn write(&mut self, path: &str, value: &str) -> Result<(), XsError> {
-        xenstore::write(path, value).map_err(bus_error)
+        xenstore::write(path, value)
     }
 
     fn rm(&mut self, path: &str) -> Result<(), XsError> {
-        xenstore::rm(path).map_err(bus_error)
+        xenstore::rm(path)
     }
 
     fn set_perms(&mut self, path: &str, perms: &[Perm]) -> Result<(), XsError> {
-        let wire: Vec<String> = perms.iter().map(|p| p.to_wire()).collect();
+        let wire: Vec<String> = perms.iter().map(|p| format!("{p}")).collect();
         let refs: Vec<&str> = wire.iter().map(String::as_str).collect();
-        xenstore::set_perms(path, &refs).map_err(bus_error)
+        xenstore::set_perms(path, &refs)
     }
 
     fn watch(&mut self, path: &str, token: &str) -> Result<(), XsError> {
-        xenstore::watch(path, token).map_err(bus_error)
+        xenstore::watch(path, token)
     }
 
     fn unwatch(&mut self, path: &str, token: &str) -> Result<(), XsError> {
-        xenstore::unwatch(path, token).map_err(bus_error)
+        xenstore::unwatch(path, token)
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Every call blocks until its reply arrives (requests carry a fresh `req_id` and only the
 //! reply with that id answers them). Watch events that arrive meanwhile are queued for
-//! [`take_watch_event`] / [`take_watch_event_for`]; a wait loop that also sleeps on other
+//! [`take_watch_event_for`]; a wait loop that also sleeps on other
 //! things checks [`has_watch_event_for`] in its `events::wait_until` condition (it drains the
 //! ring without blocking).
 //!
@@ -324,15 +324,6 @@ pub fn transaction_start() -> Result<u32, XsError> {
 pub fn transaction_end(tx: u32, commit: bool) -> Result<(), XsError> {
     let flag: &[u8] = if commit { b"T" } else { b"F" };
     expect_ok(request(XS_TRANSACTION_END, tx, &[flag])?)
-}
-
-/// The oldest queued watch event `(path, token)`, after taking what the daemon sent;
-/// never blocks.
-pub fn take_watch_event() -> Option<(String, String)> {
-    let mut slot = CLIENT.lock();
-    let c = slot.as_mut()?;
-    c.pump();
-    c.events.pop_front()
 }
 
 /// The path of the oldest queued watch event carrying `token` (other events stay queued);

@@ -5,9 +5,10 @@
 use core::marker::PhantomData;
 use core::sync::atomic::{fence, Ordering};
 
-use xen_abi::ring::{need_notify, RingIdx};
+use xen_abi::ring::RingIdx;
 
 use crate::layout::{Entry, RingLayout, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD};
+use crate::notify::{final_check, publish_and_check_notify};
 use crate::{RingError, RingMemory};
 
 /// The back end's private view of a shared ring.
@@ -152,15 +153,7 @@ impl<M: RingMemory, Req: Entry, Rsp: Entry> BackRing<M, Req, Rsp> {
     /// Publishes the staged responses and says whether the front end asked
     /// to be notified of them (C `RING_PUSH_RESPONSES_AND_CHECK_NOTIFY`).
     pub fn push_responses_and_check_notify(&mut self) -> Result<bool, RingError> {
-        let old = self.mem.load_u32(RSP_PROD)?;
-        let new = self.rsp_prod_pvt;
-        // wmb(): the responses must be visible before the index.
-        fence(Ordering::Release);
-        self.mem.store_u32(RSP_PROD, new)?;
-        // mb(): the new index must be visible before `rsp_event` is read.
-        fence(Ordering::SeqCst);
-        let event = self.mem.load_u32(RSP_EVENT)?;
-        Ok(need_notify(old, new, event))
+        publish_and_check_notify(&self.mem, RSP_PROD, RSP_EVENT, self.rsp_prod_pvt)
     }
 
     /// Whether requests are waiting; if none, first asks the front end to
@@ -178,15 +171,12 @@ impl<M: RingMemory, Req: Entry, Rsp: Entry> BackRing<M, Req, Rsp> {
         &mut self,
         between: impl FnOnce(),
     ) -> Result<bool, RingError> {
-        if self.unconsumed_requests()? > 0 {
-            return Ok(true);
-        }
-        self.mem
-            .store_u32(REQ_EVENT, self.req_cons.wrapping_add(1))?;
-        // mb(): the event index must be visible before `req_prod` is read
-        // again.
-        fence(Ordering::SeqCst);
-        between();
-        Ok(self.unconsumed_requests()? > 0)
+        final_check(
+            &self.mem,
+            REQ_EVENT,
+            self.req_cons,
+            || self.unconsumed_requests(),
+            between,
+        )
     }
 }

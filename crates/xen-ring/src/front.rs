@@ -4,11 +4,12 @@
 use core::marker::PhantomData;
 use core::sync::atomic::{fence, Ordering};
 
-use xen_abi::ring::{need_notify, RingIdx};
+use xen_abi::ring::RingIdx;
 
 use crate::layout::{
     shared_ring_init, Entry, RingLayout, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD,
 };
+use crate::notify::{final_check, publish_and_check_notify};
 use crate::{RingError, RingMemory};
 
 /// The front end's private view of a shared ring.
@@ -123,17 +124,10 @@ impl<M: RingMemory, Req: Entry, Rsp: Entry> FrontRing<M, Req, Rsp> {
     /// Publishes the staged requests and says whether the back end asked
     /// to be notified of them (C `RING_PUSH_REQUESTS_AND_CHECK_NOTIFY`).
     pub fn push_requests_and_check_notify(&mut self) -> Result<bool, RingError> {
-        let old = self.mem.load_u32(REQ_PROD)?;
         let new = self.req_prod_pvt;
-        // wmb(): the requests must be visible before the index.
-        fence(Ordering::Release);
-        self.mem.store_u32(REQ_PROD, new)?;
+        let notify = publish_and_check_notify(&self.mem, REQ_PROD, REQ_EVENT, new)?;
         self.req_prod_published = new;
-        // mb(): the new index must be visible before `req_event` is read,
-        // or a back end going to sleep could be missed.
-        fence(Ordering::SeqCst);
-        let event = self.mem.load_u32(REQ_EVENT)?;
-        Ok(need_notify(old, new, event))
+        Ok(notify)
     }
 
     /// Responses published and not yet consumed (C
@@ -180,15 +174,12 @@ impl<M: RingMemory, Req: Entry, Rsp: Entry> FrontRing<M, Req, Rsp> {
         &mut self,
         between: impl FnOnce(),
     ) -> Result<bool, RingError> {
-        if self.unconsumed_responses()? > 0 {
-            return Ok(true);
-        }
-        self.mem
-            .store_u32(RSP_EVENT, self.rsp_cons.wrapping_add(1))?;
-        // mb(): the event index must be visible before `rsp_prod` is
-        // read again.
-        fence(Ordering::SeqCst);
-        between();
-        Ok(self.unconsumed_responses()? > 0)
+        final_check(
+            &self.mem,
+            RSP_EVENT,
+            self.rsp_cons,
+            || self.unconsumed_responses(),
+            between,
+        )
     }
 }

@@ -44,6 +44,7 @@ mod front;
 pub mod fuzz;
 mod layout;
 mod memory;
+mod notify;
 
 #[cfg(test)]
 mod tests;

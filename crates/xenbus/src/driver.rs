@@ -8,7 +8,8 @@ use xen_abi::domid::DomId;
 use crate::handshake::{has_resources, next_step, Action, Role, Step};
 use crate::path::{join, keys, parse_domid};
 use crate::state::XenbusState;
-use crate::store::{read_state, XenbusStore, XsError};
+use crate::store::{read_state, XenbusStore};
+use crate::XsError;
 
 /// The two directories of one device, seen from one end.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,10 +68,10 @@ impl Link {
     ) -> Result<Self, XsError> {
         let other_dir = store.read(&join(own_dir, dir_key))?;
         if !other_dir.starts_with('/') {
-            return Err(XsError::einval());
+            return Err(XsError::EINVAL);
         }
         let id = store.read(&join(own_dir, id_key))?;
-        let other_domid = parse_domid(id.trim_end_matches('\0')).ok_or_else(XsError::einval)?;
+        let other_domid = parse_domid(id.trim_end_matches('\0')).ok_or(XsError::EINVAL)?;
         Ok(Self::new(role, own_dir.into(), other_dir, other_domid))
     }
 

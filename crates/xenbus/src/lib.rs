@@ -4,8 +4,9 @@
 //! * [`XenbusState`]: the states of `io/xenbus.h`, parsed from and written
 //!   to the decimal `state` nodes.
 //! * [`path`]: the `device/` and `backend/` directory conventions.
-//! * [`XenbusStore`]: the few XenStore operations XenBus needs, with
-//!   [`XsError`] (an errno name) as the error.
+//! * [`XenbusStore`]: the few XenStore operations XenBus needs, with the
+//!   `xenstore` crate's [`XsError`] as the error and its [`Perm`]s
+//!   (re-exported here, so drivers need not name that crate).
 //! * [`next_step`]: the handshake as a pure function of role, own state
 //!   and the other end's state; [`Connection`] runs it against a store and
 //!   a [`DeviceClass`]'s callbacks.
@@ -24,7 +25,6 @@ extern crate std;
 mod driver;
 mod handshake;
 pub mod path;
-mod perms;
 mod state;
 mod store;
 pub mod toolstack;
@@ -34,7 +34,7 @@ mod tests;
 
 pub use driver::{Connection, DeviceClass, Link};
 pub use handshake::{next_step, Action, Role, Step};
-pub use perms::{Access, Perm};
 pub use state::XenbusState;
-pub use store::{read_state, XenbusStore, XsError};
+pub use store::{read_state, XenbusStore};
 pub use toolstack::{create_device, device_nodes, device_nodes_split, remove_device, Node};
+pub use xenstore::{Access, Perm, XsError};

@@ -29,11 +29,6 @@ pub mod keys {
     pub const FRONTEND_ID: &str = "frontend-id";
 }
 
-/// `/local/domain/<domid>`.
-pub fn domain_path(domid: DomId) -> String {
-    format!("/local/domain/{domid}")
-}
-
 /// `/local/domain/<fe>/device/<class>/<devid>`.
 pub fn frontend_dir(fe_domid: DomId, class: &str, devid: u32) -> String {
     format!("/local/domain/{fe_domid}/device/{class}/{devid}")
@@ -114,7 +109,6 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(domain_path(3), "/local/domain/3");
         assert_eq!(frontend_dir(5, "vif", 0), "/local/domain/5/device/vif/0");
         assert_eq!(
             backend_dir(0, "vbd", 5, 51712),

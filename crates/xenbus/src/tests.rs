@@ -57,7 +57,7 @@ impl XenbusStore for SimStore {
         self.nodes
             .get(path)
             .map(|(v, _)| v.clone())
-            .ok_or_else(XsError::enoent)
+            .ok_or(XsError::ENOENT)
     }
 
     fn write(&mut self, path: &str, value: &str) -> Result<(), XsError> {
@@ -74,7 +74,7 @@ impl XenbusStore for SimStore {
 
     fn rm(&mut self, path: &str) -> Result<(), XsError> {
         if !self.nodes.contains_key(path) {
-            return Err(XsError::enoent());
+            return Err(XsError::ENOENT);
         }
         self.nodes.retain(|p, _| !is_under(p, path));
         self.fire(path, true);
@@ -82,7 +82,7 @@ impl XenbusStore for SimStore {
     }
 
     fn set_perms(&mut self, path: &str, perms: &[Perm]) -> Result<(), XsError> {
-        let node = self.nodes.get_mut(path).ok_or_else(XsError::enoent)?;
+        let node = self.nodes.get_mut(path).ok_or(XsError::ENOENT)?;
         node.1 = perms.to_vec();
         self.fire(path, false);
         Ok(())
@@ -99,7 +99,7 @@ impl XenbusStore for SimStore {
         let before = self.watches.len();
         self.watches.retain(|(p, t)| !(p == path && t == token));
         if self.watches.len() == before {
-            return Err(XsError::enoent());
+            return Err(XsError::ENOENT);
         }
         Ok(())
     }
@@ -274,13 +274,13 @@ fn created_nodes_carry_permissions() {
     let fe_state = join(&frontend_dir(FE, "vtest", 3), "state");
     let (value, perms) = &store.nodes[&fe_state];
     assert_eq!(value, "1");
-    let wire: Vec<String> = perms.iter().map(|p| p.to_wire()).collect();
+    let wire: Vec<String> = perms.iter().map(|p| p.to_string()).collect();
     assert_eq!(wire, ["n7", "r0"]);
     let be_mode = join(&backend_dir(BE, "vtest", FE, 3), "mode");
     assert_eq!(store.nodes[&be_mode].0, "w");
     let mut store = SimStore::default();
     let bad = device_nodes("v test", 3, FE, BE, &[]);
-    assert_eq!(create_device(&mut store, &bad), Err(XsError::einval()));
+    assert_eq!(create_device(&mut store, &bad), Err(XsError::EINVAL));
     assert!(store.nodes.is_empty());
 }
 

@@ -8,9 +8,9 @@ use alloc::vec::Vec;
 use xen_abi::domid::DomId;
 
 use crate::path::{backend_dir, frontend_dir, is_valid_element, join, keys};
-use crate::perms::{Access, Perm};
 use crate::state::XenbusState;
-use crate::store::{XenbusStore, XsError};
+use crate::store::XenbusStore;
+use crate::{Access, Perm, XsError};
 
 /// One node to create: write `value` at `path`, then set `perms`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct Node {
 impl Node {
     /// The permissions in wire syntax (`["n5", "r0"]`).
     pub fn perm_strings(&self) -> Vec<String> {
-        self.perms.iter().map(|p| p.to_wire()).collect()
+        self.perms.iter().map(|p| alloc::format!("{p}")).collect()
     }
 }
 
@@ -117,7 +117,7 @@ pub fn create_device(store: &mut dyn XenbusStore, nodes: &[Node]) -> Result<(), 
                 .any(|element| !is_valid_element(element))
     };
     if nodes.iter().any(malformed) {
-        return Err(XsError::einval());
+        return Err(XsError::EINVAL);
     }
     for node in nodes {
         store.write(&node.path, &node.value)?;
@@ -140,7 +140,7 @@ pub fn remove_device(
         backend_dir(be_domid, class, fe_domid, devid),
     ] {
         match store.rm(&dir) {
-            Err(e) if !e.is_enoent() => return Err(e),
+            Err(e) if e != XsError::ENOENT => return Err(e),
             _ => {}
         }
     }

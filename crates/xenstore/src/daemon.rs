@@ -88,6 +88,16 @@ fn string_payload(text: &str) -> Vec<u8> {
     p
 }
 
+/// Child names as a reply lists them: each followed by a NUL.
+fn name_list(names: Vec<String>) -> Vec<u8> {
+    let mut list = Vec::new();
+    for name in names {
+        list.extend_from_slice(name.as_bytes());
+        list.push(0);
+    }
+    list
+}
+
 impl XenStore {
     /// A store holding `/`, `/local`, `/local/domain` and `/tool` (owned by
     /// Dom0, `n0`) and the special nodes `@introduceDomain` and
@@ -231,6 +241,26 @@ impl XenStore {
 
     // ---- node requests ------------------------------------------------
 
+    /// What every node request starts from: who `conn` is, the path
+    /// `raw_path` names for it, and its transaction `tx` (`None` outside
+    /// one), whose node quota must allow one more request.
+    fn request_context<'c>(
+        conns: &'c mut BTreeMap<u16, Connection>,
+        conn: u16,
+        tx: u32,
+        raw_path: &[u8],
+        allow_special: bool,
+    ) -> Result<(Caller, String, Option<&'c mut Transaction>), XsError> {
+        let c = conns.get_mut(&conn).ok_or(XsError::EACCES)?;
+        let target = c.resolve(raw_path, allow_special)?;
+        let caller = c.caller;
+        let t = c.transactions.get_mut(&tx);
+        if let Some(t) = &t {
+            quota::check_transaction_nodes(caller, t.touched())?;
+        }
+        Ok((caller, target.path, t))
+    }
+
     /// Run a read-only node operation in the right view.
     fn read_view<T>(
         &mut self,
@@ -240,15 +270,11 @@ impl XenStore {
         allow_special: bool,
         op: impl FnOnce(&mut dyn View, Caller, &str) -> Result<T, XsError>,
     ) -> Result<T, XsError> {
-        let c = self.conns.get_mut(&conn).ok_or(XsError::EACCES)?;
-        let target = c.resolve(raw_path, allow_special)?;
-        let caller = c.caller;
-        match c.transactions.get_mut(&tx) {
-            Some(t) => {
-                quota::check_transaction_nodes(caller, t.touched())?;
-                op(&mut t.view(&mut self.tree), caller, &target.path)
-            }
-            None => op(&mut self.tree, caller, &target.path),
+        let (caller, path, t) =
+            Self::request_context(&mut self.conns, conn, tx, raw_path, allow_special)?;
+        match t {
+            Some(t) => op(&mut t.view(&mut self.tree), caller, &path),
+            None => op(&mut self.tree, caller, &path),
         }
     }
 
@@ -258,12 +284,7 @@ impl XenStore {
 
     fn directory_op(&mut self, conn: u16, tx: u32, raw: &[u8]) -> Outcome {
         let names = self.read_view(conn, tx, raw, false, ops::directory)?;
-        let mut payload = Vec::new();
-        for name in names {
-            payload.extend_from_slice(name.as_bytes());
-            payload.push(0);
-        }
-        Ok(payload)
+        Ok(name_list(names))
     }
 
     /// `XS_DIRECTORY_PART`: `path|offset|` → `generation|names...`, the
@@ -274,11 +295,7 @@ impl XenStore {
         let [raw, offset] = args::exactly::<2>(p)?;
         let offset = args::number(offset)? as usize;
         let (generation, names) = self.read_view(conn, tx, raw, false, ops::directory_part)?;
-        let mut list = Vec::new();
-        for name in names {
-            list.extend_from_slice(name.as_bytes());
-            list.push(0);
-        }
+        let list = name_list(names);
         let mut payload = string_payload(&format!("{generation}"));
         let room = XENSTORE_PAYLOAD_MAX - payload.len() - 1;
         let rest = list.get(offset..).unwrap_or(&[]);
@@ -312,17 +329,15 @@ impl XenStore {
         events: &mut Vec<Outgoing>,
         op: impl FnOnce(&mut dyn View, Caller, &str) -> Result<Vec<Change>, XsError>,
     ) -> Outcome {
-        let c = self.conns.get_mut(&conn).ok_or(XsError::EACCES)?;
-        let target = c.resolve(raw_path, allow_special)?;
-        let caller = c.caller;
-        match c.transactions.get_mut(&tx) {
+        let (caller, path, t) =
+            Self::request_context(&mut self.conns, conn, tx, raw_path, allow_special)?;
+        match t {
             Some(t) => {
-                quota::check_transaction_nodes(caller, t.touched())?;
-                let changes = op(&mut t.view(&mut self.tree), caller, &target.path)?;
+                let changes = op(&mut t.view(&mut self.tree), caller, &path)?;
                 t.queue(changes);
             }
             None => {
-                let changes = op(&mut self.tree, caller, &target.path)?;
+                let changes = op(&mut self.tree, caller, &path)?;
                 self.fire(&changes, events);
             }
         }

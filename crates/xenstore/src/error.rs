@@ -82,6 +82,17 @@ impl XsError {
         xsd_error_num(name).map_or(Self::EINVAL, Self::new)
     }
 
+    /// The error for a (positive) errno value, e.g. a failed hypercall's
+    /// negated result; values with no XenStore name become `EINVAL`, as
+    /// unknown names do.
+    pub fn from_errno(errno: i32) -> Self {
+        if xsd_error_name(errno).is_some() {
+            Self::new(errno)
+        } else {
+            Self::EINVAL
+        }
+    }
+
     /// The `XS_ERROR` payload: the name and a NUL.
     pub fn payload(self) -> alloc::vec::Vec<u8> {
         let mut p = alloc::vec::Vec::from(self.name().as_bytes());

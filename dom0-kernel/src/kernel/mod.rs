@@ -1,7 +1,6 @@
 //! Dom0's kernel side: start of day and the shell loop; each command family in its module.
 
 mod bench;
-#[allow(dead_code)] // until the shell's `create` calls `builder::build`
 mod builder;
 mod checks;
 mod foreign;
@@ -12,7 +11,6 @@ mod services;
 mod shell_loop;
 mod xenstore_cmds;
 mod xl;
-#[allow(dead_code)] // until the toolstack (builder, xl commands) uses every wrapper
 pub mod xc;
 
 use pvguest::println;

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use pvguest::hypercall;
 use xen_abi::domctl::*;
 use xen_abi::mm::{XenMemoryReservation, XENMEM_POPULATE_PHYSMAP};
-use xen_abi::sched::{SchedRemoteShutdown, XEN_DOMCTL_SCHEDOP_GETINFO, XEN_DOMCTL_SCHEDOP_PUTINFO};
+use xen_abi::sched::{XEN_DOMCTL_SCHEDOP_GETINFO, XEN_DOMCTL_SCHEDOP_PUTINFO};
 use xen_abi::x86::VcpuGuestContext;
 
 pub type DomId = u16;
@@ -127,13 +127,6 @@ pub fn set_vcpu_context(dom: DomId, vcpu: u32, ctxt: &VcpuGuestContext) -> XcRes
     domctl(XEN_DOMCTL_SETVCPUCONTEXT, dom, &arg).map(drop)
 }
 
-pub fn get_vcpu_context(dom: DomId, vcpu: u32) -> XcResult<alloc::boxed::Box<VcpuGuestContext>> {
-    let mut ctxt = alloc::boxed::Box::new(VcpuGuestContext::zeroed());
-    let arg = DomctlVcpucontext { vcpu, _pad: 0, ctxt: &mut *ctxt as *mut _ as u64 };
-    domctl(XEN_DOMCTL_GETVCPUCONTEXT, dom, &arg)?;
-    Ok(ctxt)
-}
-
 pub fn vcpu_info(dom: DomId, vcpu: u32) -> XcResult<DomctlGetvcpuinfo> {
     let arg = DomctlGetvcpuinfo { vcpu, ..Default::default() };
     domctl(XEN_DOMCTL_GETVCPUINFO, dom, &arg)?.payload().ok_or(-ESRCH)
@@ -179,18 +172,6 @@ pub fn map_foreign(va: u64, dom: DomId, mfn: u64, writable: bool) -> XcResult<()
     use xen_abi::mm::*;
     let flags = PAGE_PRESENT | PAGE_ACCESSED | PAGE_USER | if writable { PAGE_RW | PAGE_DIRTY } else { 0 };
     check(hypercall::update_va_mapping_otherdomain(va, (mfn << 12) | flags, UVMF_INVLPG, dom)).map(drop)
-}
-
-/// The polite power-off request (`XEN_DOMCTL_sendtrigger(POWER)`; the guest acts on it).
-pub fn request_poweroff(dom: DomId) -> XcResult<()> {
-    let arg = DomctlSendtrigger { trigger: XEN_DOMCTL_SENDTRIGGER_POWER, vcpu: 0 };
-    domctl(XEN_DOMCTL_SENDTRIGGER, dom, &arg).map(drop)
-}
-
-/// `SCHEDOP_remote_shutdown`: stop `dom` now with `reason` (`SHUTDOWN_*`).
-pub fn remote_shutdown(dom: DomId, reason: u32) -> XcResult<()> {
-    let arg = SchedRemoteShutdown { domain_id: dom, _pad: 0, reason };
-    check(hypercall::sched_op(xen_abi::sched::SCHEDOP_REMOTE_SHUTDOWN, &arg)).map(drop)
 }
 
 /// `XEN_SYSCTL_physinfo`: the host's CPUs and memory (`total_pages`, `free_pages`, ...).

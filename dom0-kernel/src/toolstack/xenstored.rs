@@ -45,39 +45,30 @@ pub const READ_BUDGET: usize = 4 * XENSTORE_RING_SIZE;
 /// sets no watches of its own here (`ENOSYS`).
 pub struct Dom0Bus<'a>(pub &'a mut Daemon);
 
-fn bus_error(e: XsError) -> xenbus::XsError {
-    xenbus::XsError::new(e.name())
-}
-
 impl xenbus::XenbusStore for Dom0Bus<'_> {
-    fn read(&mut self, path: &str) -> Result<String, xenbus::XsError> {
-        let value = self.0.store().read(path).map_err(bus_error)?;
-        String::from_utf8(value).map_err(|_| xenbus::XsError::einval())
+    fn read(&mut self, path: &str) -> Result<String, XsError> {
+        let value = self.0.store().read(path)?;
+        String::from_utf8(value).map_err(|_| XsError::EINVAL)
     }
 
-    fn write(&mut self, path: &str, value: &str) -> Result<(), xenbus::XsError> {
-        self.0.write(path, value.as_bytes()).map_err(bus_error)
+    fn write(&mut self, path: &str, value: &str) -> Result<(), XsError> {
+        self.0.write(path, value.as_bytes())
     }
 
-    fn rm(&mut self, path: &str) -> Result<(), xenbus::XsError> {
-        self.0.rm(path).map_err(bus_error)
+    fn rm(&mut self, path: &str) -> Result<(), XsError> {
+        self.0.rm(path)
     }
 
-    fn set_perms(&mut self, path: &str, perms: &[xenbus::Perm]) -> Result<(), xenbus::XsError> {
-        let perms = perms
-            .iter()
-            .map(|p| Perm::parse(p.to_wire().as_bytes()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(bus_error)?;
-        self.0.set_perms(path, &perms).map_err(bus_error)
+    fn set_perms(&mut self, path: &str, perms: &[Perm]) -> Result<(), XsError> {
+        self.0.set_perms(path, perms)
     }
 
-    fn watch(&mut self, _path: &str, _token: &str) -> Result<(), xenbus::XsError> {
-        Err(bus_error(XsError::ENOSYS))
+    fn watch(&mut self, _path: &str, _token: &str) -> Result<(), XsError> {
+        Err(XsError::ENOSYS)
     }
 
-    fn unwatch(&mut self, _path: &str, _token: &str) -> Result<(), xenbus::XsError> {
-        Err(bus_error(XsError::ENOSYS))
+    fn unwatch(&mut self, _path: &str, _token: &str) -> Result<(), XsError> {
+        Err(XsError::ENOSYS)
     }
 }
 
@@ -161,30 +152,22 @@ impl Daemon {
 
     /// Writes a node as Dom0, delivering the watch events.
     pub fn write(&mut self, path: &str, value: &[u8]) -> Result<(), XsError> {
-        let events = self.store.write(path, value)?;
-        self.deliver(events);
-        Ok(())
+        self.store.write(path, value).map(|events| self.deliver(events))
     }
 
     /// Creates a node as Dom0, delivering the watch events.
     pub fn mkdir(&mut self, path: &str) -> Result<(), XsError> {
-        let events = self.store.mkdir(path)?;
-        self.deliver(events);
-        Ok(())
+        self.store.mkdir(path).map(|events| self.deliver(events))
     }
 
     /// Removes a subtree as Dom0, delivering the watch events.
     pub fn rm(&mut self, path: &str) -> Result<(), XsError> {
-        let events = self.store.rm(path)?;
-        self.deliver(events);
-        Ok(())
+        self.store.rm(path).map(|events| self.deliver(events))
     }
 
     /// Sets a node's permissions as Dom0, delivering the watch events.
     pub fn set_perms(&mut self, path: &str, perms: &[Perm]) -> Result<(), XsError> {
-        let events = self.store.set_perms(path, perms)?;
-        self.deliver(events);
-        Ok(())
+        self.store.set_perms(path, perms).map(|events| self.deliver(events))
     }
 
     /// Queues messages on their connections' outboxes. Messages for Dom0

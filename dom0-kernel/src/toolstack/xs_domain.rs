@@ -54,7 +54,7 @@ pub struct DomainEntries<'a> {
 
 /// `/local/domain/<id>`.
 pub fn domain_path(domid: u16) -> String {
-    format!("/local/domain/{domid}")
+    xenstore::domain_path(u32::from(domid))
 }
 
 /// libxl's read-only set for `domid`'s entries: owner Dom0, others

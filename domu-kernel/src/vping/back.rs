@@ -217,9 +217,9 @@ impl Backend {
         let remote_port: u32 = read_number(store, link, KEY_EVENT_CHANNEL)?;
         let mapping = Mapping::map(fe, gref).map_err(|status| {
             println!("vping-back: cannot map ring grant {gref} of domain {fe} (status {status})");
-            XsError::new("EIO")
+            XsError::EIO
         })?;
-        let ring = BackRing::new(mapping.memory()).map_err(|_| XsError::einval())?;
+        let ring = BackRing::new(mapping.memory()).map_err(|_| XsError::EINVAL)?;
         let port = events::bind_interdomain(fe, remote_port).map_err(|rc| {
             println!("vping-back: cannot bind port {remote_port} of domain {fe} (error {rc})");
             XsError::from_errno(i32::try_from(-rc).unwrap_or(0))
@@ -233,7 +233,7 @@ fn read_number<T: core::str::FromStr>(store: &mut dyn XenbusStore, link: &Link, 
     let value = store.read(&join(&link.other_dir, key))?;
     proto::parse_decimal(&value).ok_or_else(|| {
         println!("vping-back: front-end {} wrote a bad {key} \"{value}\"", link.other_domid);
-        XsError::einval()
+        XsError::EINVAL
     })
 }
 

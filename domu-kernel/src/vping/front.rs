@@ -96,7 +96,7 @@ fn find_device(power: &Power) -> Device {
                     return dev;
                 }
                 // The toolstack has not written every node yet.
-                Err(e) if e.is_enoent() => {}
+                Err(XsError::ENOENT) => {}
                 Err(e) => println!("vping-front: device/{DEVICE_CLASS}/{devid} is not usable ({e})"),
             }
         }
@@ -418,12 +418,13 @@ impl Frontend {
     /// Set up the ring page, its grant and our port, and publish them.
     fn publish_ring(&mut self, store: &mut dyn XenbusStore, link: &Link) -> Result<(), XsError> {
         let backend = link.other_domid;
-        let page = OwnPage::new().ok_or_else(|| XsError::new("ENOMEM"))?;
-        let mfn = page.mfn().ok_or_else(|| XsError::new("EFAULT"))?;
-        let ring = FrontRing::init(page.memory()).map_err(|_| XsError::einval())?;
+        let page = OwnPage::new().ok_or(XsError::ENOMEM)?;
+        // XenStore's error names have no EFAULT; EINVAL is what an unnamed errno reads as.
+        let mfn = page.mfn().ok_or(XsError::EINVAL)?;
+        let ring = FrontRing::init(page.memory()).map_err(|_| XsError::EINVAL)?;
         let gref = grant::grant_access(backend, mfn, false).map_err(|e| {
             println!("vping-front: cannot grant the ring page ({e:?})");
-            XsError::new("ENOSPC")
+            XsError::ENOSPC
         })?;
         let port = match events::alloc_unbound(backend) {
             Ok(port) => port,

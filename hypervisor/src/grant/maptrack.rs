@@ -50,19 +50,27 @@ impl Maptrack {
     /// Makes sure the next [`Maptrack::insert`] has a handle, growing the table if the limit
     /// allows and memory can be had. False means no handle (Xen's `GNTST_no_device_space`).
     pub fn reserve(&mut self) -> bool {
-        if self.free_head.is_some() || self.slots.len() < self.slots.capacity() {
+        if self.free_head.is_some() || self.has_unused_capacity() {
             return true;
         }
-        let room = self.limit as usize - self.slots.len();
+        let room = (self.limit as usize).saturating_sub(self.slots.len());
         // Grow geometrically, never past the limit, and fail softly when the heap is short.
         room > 0 && self.slots.try_reserve_exact(self.slots.len().max(16).min(room)).is_ok()
+    }
+
+    /// Whether a new slot can be pushed without allocating: the allocator may hand out more
+    /// capacity than asked for, which still must not take the maptrack past its limit.
+    fn has_unused_capacity(&self) -> bool {
+        self.slots.len() < self.slots.capacity().min(self.limit as usize)
     }
 
     /// Records `mapping` and returns its handle. Call [`Maptrack::reserve`] first.
     pub fn insert(&mut self, mapping: Mapping) -> Option<u32> {
         let handle = match self.free_head {
             Some(handle) => {
-                let Slot::Free { next } = self.slots[handle as usize] else { unreachable!("free list names a used slot") };
+                // The free list only ever names free slots; should that break, refuse the
+                // mapping (the caller undoes it) rather than panic.
+                let Some(&Slot::Free { next }) = self.slots.get(handle as usize) else { return None };
                 self.free_head = next;
                 if next.is_none() {
                     self.free_tail = None;
@@ -70,7 +78,7 @@ impl Maptrack {
                 self.slots[handle as usize] = Slot::Used(mapping);
                 handle
             }
-            None if self.slots.len() < self.slots.capacity() => {
+            None if self.has_unused_capacity() => {
                 self.slots.push(Slot::Used(mapping));
                 (self.slots.len() - 1) as u32
             }
@@ -169,6 +177,18 @@ mod tests {
         assert_eq!(grefs, [12, 14, 15]);
         assert!(mt.is_empty());
         assert_eq!(add(&mut mt, 17), Some(0), "usable again after draining");
+    }
+
+    #[test]
+    fn spare_capacity_never_lifts_the_limit() {
+        // As if the allocator had rounded the slots' allocation up past the limit.
+        let mut mt = Maptrack { slots: Vec::with_capacity(8), ..Maptrack::new(3) };
+        for gref in 0..3 {
+            assert!(add(&mut mt, gref).is_some());
+        }
+        assert_eq!(add(&mut mt, 3), None);
+        assert_eq!(mt.insert(mapping(4)), None, "even without `reserve`");
+        assert_eq!(mt.len(), 3);
     }
 
     #[test]

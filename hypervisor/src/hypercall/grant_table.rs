@@ -131,7 +131,8 @@ fn setup_table(hv: &mut Hypervisor, op: &mut GnttabSetupTable) {
     let result = target(hv, op.dom).and_then(|d| {
         let missing = hv.domains[d].grants.shared.frames_missing(op.nr_frames)?;
         grow(hv, d, missing)?;
-        let frames: Vec<Mfn> = hv.domains[d].grants.shared.frames()[..op.nr_frames as usize].to_vec();
+        // `grow` succeeded, so the table has at least `nr_frames` frames.
+        let frames: Vec<Mfn> = hv.domains[d].grants.shared.frames().get(..op.nr_frames as usize).ok_or(GNTST_GENERAL_ERROR)?.to_vec();
         let mut listed = Ok(());
         for (i, mfn) in frames.iter().enumerate() {
             if hv.write_guest(op.frame_list.wrapping_add(8 * i as u64), &mfn.0).is_err() {

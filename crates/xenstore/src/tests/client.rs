@@ -122,6 +122,11 @@ fn errors() {
     for (n, name) in XSD_ERRORS {
         assert_eq!(XsError::from_name(name.as_bytes()).errno(), *n);
         assert_eq!(XsError::from_name(name.as_bytes()).name(), *name);
+        assert_eq!(XsError::from_errno(*n).name(), *name);
+    }
+    // Errno values XenStore has no name for (EFAULT, garbage) read as EINVAL.
+    for unnamed in [14, 0, -2, 12345] {
+        assert_eq!(XsError::from_errno(unnamed), XsError::EINVAL);
     }
 }
 
