@@ -84,11 +84,9 @@ pub fn copy<M: GrantMemory>(paging: &mut Paging<'_, M>, tables: &mut impl GrantT
     };
     let in_page = |offset: u16| usize::from(offset) + usize::from(req.len) <= PAGE_SIZE;
     let result = if in_page(req.source_offset) && in_page(req.dest_offset) {
-        // Through a buffer, so a copy within one frame behaves like `memmove`.
-        let mut buf = [0u8; PAGE_SIZE];
-        let buf = &mut buf[..usize::from(req.len)];
-        paging.mem.read_bytes(source.frame, usize::from(req.source_offset), buf);
-        paging.mem.write_bytes(dest.frame, usize::from(req.dest_offset), buf);
+        // Frame to frame; a copy within one frame behaves like `memmove`.
+        let (src_offset, dst_offset) = (usize::from(req.source_offset), usize::from(req.dest_offset));
+        paging.mem.copy_bytes(source.frame, src_offset, dest.frame, dst_offset, usize::from(req.len));
         Ok(())
     } else {
         Err(GNTST_BAD_COPY_ARG)

@@ -38,6 +38,15 @@ pub trait FrameMemory {
     fn read_bytes(&self, mfn: Mfn, offset: usize, buf: &mut [u8]);
     /// Copies `buf` to `offset` of frame `mfn`.
     fn write_bytes(&mut self, mfn: Mfn, offset: usize, buf: &[u8]);
+    /// Copies `len` bytes from `src_offset` of `src` to `dst_offset` of `dst`, as `memmove`
+    /// (the ranges may overlap when `src == dst`). The default goes through a buffer; the
+    /// direct map copies frame to frame.
+    fn copy_bytes(&mut self, src: Mfn, src_offset: usize, dst: Mfn, dst_offset: usize, len: usize) {
+        let mut buf = [0u8; PAGE_SIZE];
+        let buf = &mut buf[..len];
+        self.read_bytes(src, src_offset, buf);
+        self.write_bytes(dst, dst_offset, buf);
+    }
 }
 
 /// Why a guest virtual address could not be used by the hypervisor's guest accessors.

@@ -71,6 +71,13 @@ impl FrameMemory for DirectMap {
         // SAFETY: as in `read_bytes`.
         unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), Self::virt(mfn, offset), buf.len()) }
     }
+
+    fn copy_bytes(&mut self, src: Mfn, src_offset: usize, dst: Mfn, dst_offset: usize, len: usize) {
+        assert!(src_offset + len <= 4096 && dst_offset + len <= 4096);
+        // SAFETY: both ranges lie inside mapped frames of the direct map; `copy` is memmove, so
+        // overlapping ranges of one frame are fine, and the copy tolerates concurrent change.
+        unsafe { core::ptr::copy(Self::virt(src, src_offset), Self::virt(dst, dst_offset), len) }
+    }
 }
 
 /// Build the hypervisor's own L4: only the hole slots of the bootloader's table (which map the
